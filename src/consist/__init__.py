@@ -1,0 +1,109 @@
+"""Consist: provenance-first caching for scientific simulation workflows.
+
+Names are loaded lazily (PEP 562) so ``import consist`` stays fast and pulls in no
+pandas, pyarrow, duckdb or sqlalchemy.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    # the tracker and its configuration
+    "Tracker": "consist.tracker.tracker",
+    "TrackerConfig": "consist.settings",
+    "use_tracker": "consist.context",
+    "current_tracker": "consist.api",
+    # module-level helpers on the current tracker
+    "log_artifact": "consist.api",
+    "log_artifacts": "consist.api",
+    "log_input": "consist.api",
+    "log_meta": "consist.api",
+    "log_output": "consist.api",
+    "output_path": "consist.api",
+    "run": "consist.api",
+    "trace": "consist.api",
+    # option groups and enums
+    "CacheMode": "consist.options",
+    "CacheOptions": "consist.options",
+    "CodeIdentityMode": "consist.options",
+    "ExecutionOptions": "consist.options",
+    "InputBinding": "consist.options",
+    "OutputAction": "consist.options",
+    "OutputPolicyOptions": "consist.options",
+    # records
+    "Artifact": "consist.model.artifact",
+    "ConsistRecord": "consist.model.run",
+    "Run": "consist.model.run",
+    "RunResult": "consist.model.run",
+    "RunStatus": "consist.model.run",
+    # errors
+    "ConsistError": "consist.errors",
+    "ConfigError": "consist.errors",
+    "IdentityError": "consist.errors",
+    "MissingInputError": "consist.errors",
+    "ExecutionError": "consist.errors",
+    "OutputValidationError": "consist.errors",
+    "RunStateError": "consist.errors",
+    "StoreError": "consist.errors",
+    "QueryError": "consist.errors",
+    "MissingDependencyError": "consist.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'consist' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:
+    from consist.api import (
+        current_tracker,
+        log_artifact,
+        log_artifacts,
+        log_input,
+        log_meta,
+        log_output,
+        output_path,
+        run,
+        trace,
+    )
+    from consist.context import use_tracker
+    from consist.errors import (
+        ConfigError,
+        ConsistError,
+        ExecutionError,
+        IdentityError,
+        MissingDependencyError,
+        MissingInputError,
+        OutputValidationError,
+        QueryError,
+        RunStateError,
+        StoreError,
+    )
+    from consist.model.artifact import Artifact
+    from consist.model.run import ConsistRecord, Run, RunResult, RunStatus
+    from consist.options import (
+        CacheMode,
+        CacheOptions,
+        CodeIdentityMode,
+        ExecutionOptions,
+        InputBinding,
+        OutputAction,
+        OutputPolicyOptions,
+    )
+    from consist.settings import TrackerConfig
+    from consist.tracker.tracker import Tracker

@@ -1,0 +1,75 @@
+"""Module-level helpers: the same calls as the Tracker methods, on the current tracker.
+
+The current tracker is the one running the active run (inside ``tracker.run`` /
+``tracker.trace`` / ``start_run``), or the one set with ``consist.use_tracker``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from consist import flow
+from consist.context import get_current_tracker
+
+if TYPE_CHECKING:
+    from consist.model.artifact import Artifact
+    from consist.model.run import RunResult
+    from consist.tracker.tracker import Tracker
+
+
+def current_tracker() -> Tracker:
+    """The tracker the helpers act on; raises RuntimeError when there is none."""
+    return get_current_tracker()
+
+
+def output_path(key: str, ext: str | None = None) -> Path:
+    """Path for output ``key`` in the active run's artifact directory.
+
+    A file written there is logged as output ``key`` when the run finishes.
+
+    Examples
+    --------
+    >>> out = consist.output_path("summary", ext="txt")  # doctest: +SKIP
+    """
+    from consist.execute.artifacts import check_key
+
+    tracker = get_current_tracker()
+    active = tracker._require_active("consist.output_path")
+    return flow.output_path(active, check_key(key), ext)
+
+
+def log_artifact(path: Any, key: str | None = None, **kwargs: Any) -> Artifact:
+    """``Tracker.log_artifact`` on the current tracker."""
+    return get_current_tracker().log_artifact(path, key, **kwargs)
+
+
+def log_input(path: Any, key: str | None = None, **kwargs: Any) -> Artifact:
+    """``Tracker.log_input`` on the current tracker."""
+    return get_current_tracker().log_input(path, key, **kwargs)
+
+
+def log_output(path: Any, key: str | None = None, **kwargs: Any) -> Artifact:
+    """``Tracker.log_output`` on the current tracker."""
+    return get_current_tracker().log_output(path, key, **kwargs)
+
+
+def log_artifacts(outputs: Mapping[str, Any], **kwargs: Any) -> dict[str, Artifact]:
+    """``Tracker.log_artifacts`` on the current tracker."""
+    return get_current_tracker().log_artifacts(outputs, **kwargs)
+
+
+def log_meta(**kwargs: Any) -> None:
+    """``Tracker.log_meta`` on the current tracker."""
+    get_current_tracker().log_meta(**kwargs)
+
+
+def run(fn: Any = None, name: str | None = None, **kwargs: Any) -> RunResult:
+    """``Tracker.run`` on the current tracker."""
+    return get_current_tracker().run(fn, name, **kwargs)
+
+
+def trace(name: str, **kwargs: Any) -> Any:
+    """``Tracker.trace`` on the current tracker."""
+    return get_current_tracker().trace(name, **kwargs)

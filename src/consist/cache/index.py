@@ -1,0 +1,105 @@
+"""File-backed indexes that make the cache lookup independent of the SQL store.
+
+DuckDB lets only one process open a database file at a time, so the hot path never
+touches it. Instead two small indexes live beside the snapshots, written atomically
+and safe for many concurrent processes:
+
+* CompletedIndex: run signature -> snapshot of the completed run that produced it
+  (a hard link, so a lookup is one file read). Later completions of the same
+  signature replace the link; any completed run with that signature is a valid hit.
+* ProducedIndex: absolute output path -> producing run's signature and the digest it
+  recorded. This lets a plain path input that some run wrote contribute that run's
+  signature to the identity (the Merkle link), without a database.
+
+Each index also keeps an in-process memo so repeated lookups cost a dict access.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from consist.fs.atomic import link_atomic, read_bytes_or_none, write_bytes_atomic
+from consist.fs.layout import RunLayout
+from consist.identity.canonical import digest_bytes
+from consist.identity.inputs import ProducedFile
+from consist.model.run import ConsistRecord, RunStatus
+from consist.persist.snapshot import decode_record
+
+
+class CompletedIndex:
+    """Signature -> completed run record."""
+
+    def __init__(self, layout: RunLayout) -> None:
+        self._layout = layout
+        self._memo: dict[str, ConsistRecord] = {}
+
+    def _path(self, signature: str) -> str:
+        return os.path.join(self._layout.index_dir, signature[:2], f"{signature}.json")
+
+    def lookup(self, signature: str) -> ConsistRecord | None:
+        record = self._memo.get(signature)
+        if record is not None:
+            return record
+        data = read_bytes_or_none(self._path(signature))
+        if data is None:
+            return None
+        try:
+            record = decode_record(data, self._layout)
+        except (ValueError, KeyError, TypeError):
+            return None  # a damaged entry is a miss; the next completion rewrites it
+        if record.run.status != RunStatus.COMPLETED.value or record.run.signature != signature:
+            return None
+        self._memo[signature] = record
+        return record
+
+    def record(self, record: ConsistRecord, snapshot_path: str) -> None:
+        signature = record.run.signature
+        if not signature:
+            return
+        link_atomic(snapshot_path, self._path(signature))
+        self._memo[signature] = record
+
+    def forget(self, signature: str) -> None:
+        """Drop the in-process memo entry (after its outputs were found missing)."""
+        self._memo.pop(signature, None)
+
+
+class ProducedIndex:
+    """Absolute output path -> the run that produced those bytes."""
+
+    def __init__(self, layout: RunLayout) -> None:
+        self._layout = layout
+        self._memo: dict[str, ProducedFile] = {}
+
+    def _path(self, abs_path: str) -> str:
+        key = digest_bytes(abs_path.encode())
+        return os.path.join(self._layout.produced_dir, key[:2], f"{key}.json")
+
+    def lookup(self, abs_path: str) -> ProducedFile | None:
+        entry = self._memo.get(abs_path)
+        if entry is not None:
+            return entry
+        data = read_bytes_or_none(self._path(abs_path))
+        if data is None:
+            return None
+        try:
+            payload = json.loads(data)
+            entry = ProducedFile(
+                payload["signature"], payload["digest"], payload["run_id"], payload["artifact_id"]
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+        self._memo[abs_path] = entry
+        return entry
+
+    def record(self, abs_path: str, entry: ProducedFile) -> None:
+        payload = {
+            "path": abs_path,
+            "signature": entry.signature,
+            "digest": entry.digest,
+            "run_id": entry.run_id,
+            "artifact_id": entry.artifact_id,
+        }
+        write_bytes_atomic(self._path(abs_path), json.dumps(payload).encode())
+        self._memo[abs_path] = entry

@@ -1,0 +1,114 @@
+"""The one exception tree of Consist.
+
+::
+
+    ConsistError
+    ├── ConfigError              bad argument or option value (also a ValueError)
+    │   └── InvalidOptionError   an enum-like option got a value outside its allowed set
+    ├── IdentityError            an identity component could not be computed
+    │   └── MissingInputError    an input / identity file does not exist (also FileNotFoundError)
+    ├── ExecutionError           user code or output handling failed
+    │   └── OutputValidationError  declared outputs missing or mismatched (also a RuntimeError)
+    ├── RunStateError            lifecycle misuse: no active run, two active runs (also a RuntimeError)
+    ├── StoreError               the metadata store could not be read or written
+    ├── QueryError               a query found nothing / too much (also a ValueError)
+    └── MissingDependencyError   an optional extra is not installed (also an ImportError)
+
+Every error carries ``problem``, ``cause`` and ``fix`` strings plus optional
+context fields, and stays picklable (multiprocessing sweeps send them across
+process boundaries). Several classes also inherit the builtin the spec
+documents (``ValueError``, ``RuntimeError``...) so ``except ValueError`` code
+written against the reference keeps working.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ConsistError(Exception):
+    """Base class of every error Consist raises for something a user can cause."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        cause: str | None = None,
+        fix: str | None = None,
+        **context: Any,
+    ) -> None:
+        self.problem = problem
+        self.cause = cause
+        self.fix = fix
+        self.context = context
+        parts = [problem]
+        if cause:
+            parts.append(f"Cause: {cause}")
+        if fix:
+            parts.append(f"Fix: {fix}")
+        super().__init__(" ".join(parts))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields are not restored by the default Exception pickling.
+        return (_rebuild_error, (type(self), self.problem, self.cause, self.fix, self.context))
+
+
+def _rebuild_error(
+    cls: type[ConsistError],
+    problem: str,
+    cause: str | None,
+    fix: str | None,
+    context: dict[str, Any],
+) -> ConsistError:
+    return cls(problem, cause=cause, fix=fix, **context)
+
+
+class ConfigError(ConsistError, ValueError):
+    """A parameter or configuration value is invalid."""
+
+
+class InvalidOptionError(ConfigError):
+    """An option received a value outside its allowed set."""
+
+
+class IdentityError(ConsistError):
+    """A component of the run identity (code, config, inputs) could not be computed."""
+
+
+class MissingInputError(IdentityError, FileNotFoundError):
+    """An input, dependency or identity file does not exist."""
+
+
+class ExecutionError(ConsistError):
+    """User code or output handling failed."""
+
+
+class OutputValidationError(ExecutionError, RuntimeError):
+    """Declared outputs are missing or do not match what the function returned."""
+
+
+class RunStateError(ConsistError, RuntimeError):
+    """A lifecycle call does not fit the current run state."""
+
+
+class StoreError(ConsistError):
+    """The metadata store could not be read or written."""
+
+
+class QueryError(ConsistError, ValueError):
+    """A query matched no record, or more than the caller allowed."""
+
+
+class MissingDependencyError(ConsistError, ImportError):
+    """An optional dependency needed for this feature is not installed."""
+
+
+def invalid_option(parameter: str, value: object, allowed: list[str]) -> InvalidOptionError:
+    """Build the standard error for an enum-like option with a bad value."""
+    choices = ", ".join(repr(a) for a in allowed)
+    return InvalidOptionError(
+        f"{parameter}={value!r} is not a valid value.",
+        fix=f"Use one of: {choices}.",
+        parameter=parameter,
+        value=repr(value),
+    )

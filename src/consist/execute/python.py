@@ -1,0 +1,108 @@
+"""Calling the user's function: bind inputs and runtime kwargs, map returns to outputs."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Mapping
+from pathlib import PurePath
+from typing import Any
+
+from consist._libs.pandas import TABULAR_DRIVERS, is_pandas_object, read_table
+from consist.errors import ConfigError
+from consist.identity.inputs import ResolvedInput
+from consist.model.artifact import Artifact, driver_for_path
+from consist.options import InputBinding
+
+_signatures: dict[Any, tuple[frozenset[str], bool, dict[str, Any]]] = {}
+
+
+def _parameters(fn: Callable[..., Any]) -> tuple[frozenset[str], bool, dict[str, Any]]:
+    """(parameter names, accepts **kwargs, annotations) - memoised per function."""
+    key = getattr(fn, "__code__", None) or fn
+    cached = _signatures.get(key)
+    if cached is not None:
+        return cached
+    params = inspect.signature(fn).parameters
+    names = frozenset(
+        n for n, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    )
+    var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    annotations = {n: p.annotation for n, p in params.items()}
+    _signatures[key] = (names, var_kw, annotations)
+    return names, var_kw, annotations
+
+
+def _wants_loaded(annotation: Any) -> bool:
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    return "DataFrame" in text or "Series" in text
+
+
+def bind_arguments(
+    fn: Callable[..., Any],
+    *,
+    named_inputs: list[ResolvedInput],
+    binding: InputBinding,
+    config: Any,
+    runtime_kwargs: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Keyword arguments for ``fn``: named inputs, ``config`` and runtime kwargs."""
+    names, var_kw, annotations = _parameters(fn)
+    kwargs: dict[str, Any] = {}
+    if binding is not InputBinding.NONE:
+        for item in named_inputs:
+            if item.name not in names:
+                continue
+            load = binding is InputBinding.LOADED or (
+                binding is InputBinding.AUTO and _wants_loaded(annotations.get(item.name))
+            )
+            driver = driver_for_path(item.abs_path)
+            if load and driver in TABULAR_DRIVERS:
+                kwargs[item.name] = read_table(item.abs_path, driver)
+            else:
+                from pathlib import Path
+
+                kwargs[item.name] = Path(item.abs_path)
+    if config is not None and "config" in names and "config" not in kwargs:
+        kwargs["config"] = config
+    for key, value in (runtime_kwargs or {}).items():
+        if key not in names and not var_kw:
+            raise ConfigError(
+                f"runtime_kwargs has {key!r}, but {getattr(fn, '__name__', fn)!r} takes no "
+                f"parameter of that name (it takes: {', '.join(sorted(names)) or 'none'}).",
+                fix="Rename the runtime kwarg or add the parameter to the function.",
+                parameter="runtime_kwargs",
+            )
+        kwargs[key] = value
+    return kwargs
+
+
+def is_artifact_like(value: Any) -> bool:
+    return isinstance(value, (str, PurePath, Artifact)) or is_pandas_object(value)
+
+
+def split_returns(value: Any, declared: tuple[str, ...] | None) -> tuple[dict[str, Any], bool]:
+    """Map a return value to {key: value}; the flag says it did not fit the declaration."""
+    if value is None:
+        return {}, False
+    if isinstance(value, Mapping):
+        items = {k: v for k, v in value.items() if is_artifact_like(v)}
+        mismatch = declared is not None and set(items) != set(declared)
+        return items, mismatch
+    if declared is None:
+        if is_artifact_like(value) and not is_pandas_object(value):
+            return {_key_for(value): value}, False
+        return {}, False
+    if isinstance(value, (list, tuple)) and len(declared) != 1:
+        pairs = dict(zip(declared, value, strict=False))
+        return pairs, len(value) != len(declared)
+    if len(declared) == 1:
+        return {declared[0]: value}, not is_artifact_like(value)
+    return {declared[0]: value}, True
+
+
+def _key_for(value: Any) -> str:
+    if isinstance(value, Artifact):
+        return value.key
+    name = os.path.basename(os.fspath(value))
+    return name.split(".", 1)[0] or "output"

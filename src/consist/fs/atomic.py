@@ -1,0 +1,79 @@
+"""Atomic file writes that are safe with many processes writing one run_dir.
+
+Readers must never see a half-written JSON record, so every record file is
+written to a unique temporary name in the same directory and then renamed over
+its final name (rename is atomic on POSIX filesystems, NFS included).
+We do not fsync: a record lost in a power cut is a cache miss, not corruption,
+and fsync would cost more than the whole cache-hit budget.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+# next() on itertools.count is atomic under the GIL, so threads never share a name.
+_counter = itertools.count()
+
+
+def _temp_name(path: str) -> str:
+    # pid + per-process counter is unique among all live writers of a directory.
+    return f"{path}.{os.getpid()}.{next(_counter)}.tmp"
+
+
+def write_bytes_atomic(path: str | Path, data: bytes, *, make_parents: bool = True) -> None:
+    """Write ``data`` to ``path`` so readers see either the old or the new content."""
+    target = os.fspath(path)
+    tmp = _temp_name(target)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileNotFoundError:
+        if not make_parents:
+            raise
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def link_atomic(source: str | Path, target: str | Path) -> None:
+    """Make ``target`` a hard link to ``source``, replacing any existing ``target``.
+
+    Falls back to a copy where the filesystem has no hard links.
+    """
+    target_s = os.fspath(target)
+    tmp = _temp_name(target_s)
+    try:
+        os.link(source, tmp)
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target_s), exist_ok=True)
+        os.link(source, tmp)
+    except OSError:
+        with open(source, "rb") as handle:
+            write_bytes_atomic(target_s, handle.read())
+        return
+    os.replace(tmp, target_s)
+
+
+def read_bytes_or_none(path: str | Path) -> bytes | None:
+    """Return the file's bytes, or None when it does not exist."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

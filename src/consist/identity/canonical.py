@@ -1,0 +1,267 @@
+"""Canonical form of run configs, the input of the config digest.
+
+The canonical form is a persisted contract: every cached run is found again
+through the digest of its config, so changing any rule below silently
+invalidates every user's cache. Rules:
+
+* ``dict`` / any ``Mapping``: keys must be ``str`` (``str`` subclasses such as
+  ``StrEnum`` members count as their plain string); any other key is a
+  ``ConfigError``. Keys are sorted (code point order) in the output.
+* ``list`` and ``tuple`` (named tuples included) become lists, so a tuple
+  equals the list with the same items.
+* ``set`` / ``frozenset`` become lists sorted by each element's canonical JSON
+  text, so iteration order never matters.
+* ``bool`` stays ``bool`` (``True`` is *not* equal to ``1``); ``int`` stays ``int``.
+* ``float``: a finite integral float becomes ``int`` (``1.0 == 1``,
+  ``-0.0 == 0``); other finite floats stay floats (JSON uses the shortest
+  ``repr``); NaN / +inf / -inf become ``{"__float__": "nan"}`` /
+  ``{"__float__": "inf"}`` / ``{"__float__": "-inf"}``.
+* ``str`` and ``None`` stay as they are. ``bytes`` / ``bytearray`` become
+  ``{"__bytes__": "<lower-case hex>"}``.
+* ``pathlib.PurePath`` becomes its POSIX string, so ``Path("a/b") == "a/b"``.
+* ``Enum`` members become the canonical form of their ``.value``.
+* ``datetime`` / ``date`` / ``time`` become their ``isoformat()`` string;
+  ``Decimal`` and ``UUID`` become ``str(value)``.
+* Objects with a callable ``model_dump`` (pydantic v2 models) become the
+  canonical form of ``model_dump(mode="python")``; dataclass instances become
+  the canonical form of ``{field.name: value}`` over ``dataclasses.fields``.
+  Neither records the class name: a model equals the equivalent dict.
+* Objects with ``dtype`` and ``tolist`` (numpy scalars and arrays) become the
+  canonical form of ``.tolist()``.
+* Anything else is a ``ConfigError`` naming where in the config it sits.
+
+Known, accepted collisions: a user dict that looks exactly like a tag
+(``{"__float__": "nan"}``) equals the tagged value.
+
+The canonical JSON is compact (``","`` / ``":"``), key-sorted, not
+ASCII-escaped, UTF-8 encoded; lone surrogates (undecodable file names) are
+kept with ``surrogatepass`` so hashing never fails on them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import json
+import math
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import Enum
+from pathlib import PurePath
+from typing import Any
+
+import blake3
+
+from consist.errors import ConfigError
+
+# One shared encoder: json.dumps() with non-default options builds a new
+# encoder per call, which alone would eat most of the fast-path budget.
+_ENCODER = json.JSONEncoder(
+    separators=(",", ":"),
+    sort_keys=True,
+    ensure_ascii=False,
+    allow_nan=False,
+)
+
+_NAN: dict[str, str] = {"__float__": "nan"}
+_INF: dict[str, str] = {"__float__": "inf"}
+_NEG_INF: dict[str, str] = {"__float__": "-inf"}
+
+_FIX_KEYS = "Use string keys, e.g. convert them with str(key) before passing the config."
+_FIX_VALUE = (
+    "Convert it to a JSON-like value (dict with str keys, list, str, int, float, "
+    "bool or None) before passing it as config."
+)
+
+
+class _Rejected(Exception):
+    """Internal signal carrying what went wrong; path segments are added while unwinding.
+
+    Building the path only on failure keeps string formatting off the hot path.
+    """
+
+    def __init__(self, bad: object, *, is_key: bool) -> None:
+        super().__init__()
+        self.bad = bad
+        self.is_key = is_key
+        self.segments: list[str] = []  # innermost first
+
+    def to_error(self, root: str) -> ConfigError:
+        where = root + "".join(reversed(self.segments))
+        kind = f"{type(self.bad).__module__}.{type(self.bad).__qualname__}"
+        if self.is_key:
+            return ConfigError(
+                f"{where} has a non-string key {self.bad!r} of type {kind}.",
+                cause="Config keys must be str so the config hash is well defined.",
+                fix=_FIX_KEYS,
+                path=where,
+                key=repr(self.bad),
+            )
+        return ConfigError(
+            f"{where} has a value of unsupported type {kind}.",
+            cause="Only JSON-like values can be hashed into a stable config digest.",
+            fix=_FIX_VALUE,
+            path=where,
+            type=kind,
+        )
+
+
+def canonicalize(value: object, *, path: str = "config") -> object:
+    """Return the JSON-compatible canonical form of ``value`` (rules in the module doc).
+
+    ``path`` names the root in error messages, e.g. ``config['a'][2]``.
+    """
+    try:
+        return _canon(value)
+    except _Rejected as rejected:
+        raise rejected.to_error(path) from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path} is nested too deeply or contains a reference cycle.",
+            fix="Pass a finite, tree-shaped config (no object referring to itself).",
+            path=path,
+        ) from None
+
+
+def canonical_json(value: object) -> bytes:
+    """Compact, key-sorted UTF-8 JSON of ``canonicalize(value)``."""
+    return _ENCODER.encode(canonicalize(value)).encode("utf-8", "surrogatepass")
+
+
+def digest_bytes(data: bytes) -> str:
+    """BLAKE3 hex digest (64 characters) of ``data``."""
+    return blake3.blake3(data).hexdigest()
+
+
+def compute_config_digest(config: object) -> tuple[object, str]:
+    """Return ``(canonical form, digest of its canonical JSON)``; ``None`` counts as ``{}``."""
+    canon = {} if config is None else canonicalize(config)
+    data = _ENCODER.encode(canon).encode("utf-8", "surrogatepass")
+    return canon, digest_bytes(data)
+
+
+def _canon(value: Any) -> object:
+    # Exact-type checks first: they are what nearly every config consists of.
+    t = type(value)
+    if t is str or t is int or t is bool or value is None:
+        return value
+    if t is float:
+        return _canon_float(value)
+    if t is dict:
+        return _canon_mapping(value)
+    if t is list or t is tuple:
+        return _canon_sequence(value)
+    return _canon_other(value)
+
+
+def _canon_float(value: float) -> object:
+    if math.isfinite(value):
+        # 1.0 and 1 (and -0.0 and 0) must hash alike.
+        return int(value) if value.is_integer() else value
+    if math.isnan(value):
+        return dict(_NAN)
+    return dict(_INF) if value > 0 else dict(_NEG_INF)
+
+
+def _canon_key(key: object) -> str:
+    if isinstance(key, str):
+        # Plain string data of a str subclass (e.g. a StrEnum member).
+        return str.__str__(key)
+    raise _Rejected(key, is_key=True)
+
+
+def _canon_mapping(mapping: Mapping[Any, Any]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, item in mapping.items():
+        if type(key) is not str:
+            key = _canon_key(key)
+        t = type(item)
+        if t is str or t is int or t is bool or item is None:
+            out[key] = item
+            continue
+        try:
+            out[key] = _canon(item)
+        except _Rejected as rejected:
+            rejected.segments.append(f"[{key!r}]")
+            raise
+    if len(out) > 1:
+        # Sorted so the canonical object itself (not only its JSON) is order-free.
+        out = {key: out[key] for key in sorted(out)}
+    return out
+
+
+def _canon_sequence(items: Any) -> list[object]:
+    out: list[object] = []
+    for index, item in enumerate(items):
+        t = type(item)
+        if t is str or t is int or t is bool or item is None:
+            out.append(item)
+            continue
+        try:
+            out.append(_canon(item))
+        except _Rejected as rejected:
+            rejected.segments.append(f"[{index}]")
+            raise
+    return out
+
+
+def _canon_set(items: set[Any] | frozenset[Any]) -> list[object]:
+    canon: list[object] = []
+    for item in items:
+        try:
+            canon.append(_canon(item))
+        except _Rejected as rejected:
+            rejected.segments.append(f"{{{item!r}}}")
+            raise
+    # Sorting by JSON text gives one total order across mixed element types.
+    return sorted(canon, key=_ENCODER.encode)
+
+
+def _canon_other(value: Any) -> object:
+    # Slow path: subclasses, rich types and duck-typed libraries, most specific first.
+    if isinstance(value, type):
+        raise _Rejected(value, is_key=False)
+    if isinstance(value, Enum):
+        return _canon(value.value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return _canon_float(float.__float__(value))
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, Mapping):
+        return _canon_mapping(value)
+    if isinstance(value, (list, tuple)):
+        return _canon_sequence(value)
+    if isinstance(value, (set, frozenset)):
+        return _canon_set(value)
+    if isinstance(value, (bytes, bytearray)):
+        return {"__bytes__": bytes(value).hex()}
+    if isinstance(value, PurePath):
+        return value.as_posix()
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    if callable(getattr(value, "model_dump", None)):
+        return _canon(value.model_dump(mode="python"))
+    if dataclasses.is_dataclass(value):
+        return _canon_dataclass(value)
+    if hasattr(value, "dtype") and callable(getattr(value, "tolist", None)):
+        return _canon(value.tolist())
+    raise _Rejected(value, is_key=False)
+
+
+def _canon_dataclass(value: Any) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for field in dataclasses.fields(value):
+        try:
+            out[field.name] = _canon(getattr(value, field.name))
+        except _Rejected as rejected:
+            # Attribute syntax in the error path, as users would write it.
+            rejected.segments.append(f".{field.name}")
+            raise
+    return {name: out[name] for name in sorted(out)}

@@ -1,0 +1,172 @@
+"""Code identity: which code produced a run.
+
+Modes (see :class:`consist.options.CodeIdentityMode`):
+
+* ``repo_git`` - commit of the git repository holding the code, plus a digest of
+  uncommitted changes to tracked files (``git diff HEAD``). Captured once per
+  repository per process: git is a subprocess (milliseconds), and a step's code does
+  not change under a running process in the workflows we serve.
+* ``callable_module`` - content digest of the file defining the function (memoised by
+  stat through the FileDigester, so an edit is seen at once).
+* ``callable_source`` - digest of the function's own source text.
+
+Outside a repository, or without git, ``repo_git`` falls back to ``callable_module``;
+a callable without a source file falls back to its qualified name. The mode actually
+used is recorded on the run, so a fallback is visible, never silent in the data.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from consist.identity.canonical import digest_bytes
+from consist.identity.files import FileDigester
+from consist.options import CodeIdentityMode
+
+
+@dataclass(frozen=True, slots=True)
+class CodeIdentity:
+    """The code component of a run identity."""
+
+    mode: str
+    digest: str
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _GitState:
+    commit: str
+    dirty_digest: str | None
+
+
+# repo root (or "" for "no repo") -> state; see module docstring for why per process.
+_git_states: dict[str, _GitState | None] = {}
+# directory -> repo root ("" = not in a repo)
+_repo_roots: dict[str, str] = {}
+_source_digests: dict[Any, str] = {}
+
+
+def compute_code_identity(
+    mode: CodeIdentityMode,
+    fn: Callable[..., Any] | None,
+    *,
+    digester: FileDigester,
+    caller_file: str | None = None,
+    extra_deps: Iterable[str] = (),
+) -> CodeIdentity:
+    """Return the code identity of ``fn`` (or, with no function, of ``caller_file``)."""
+    source_file = _source_file(fn) if fn is not None else caller_file
+    identity = _base_identity(mode, fn, source_file, digester)
+    deps = tuple(extra_deps)
+    if not deps:
+        return identity
+    dep_digests = [f"{dep}={digester.digest(dep, what='code_identity_extra_deps')}" for dep in deps]
+    combined = digest_bytes("\n".join([identity.digest, *sorted(dep_digests)]).encode())
+    return CodeIdentity(identity.mode, combined, identity.git_commit, identity.git_dirty)
+
+
+def _base_identity(
+    mode: CodeIdentityMode,
+    fn: Callable[..., Any] | None,
+    source_file: str | None,
+    digester: FileDigester,
+) -> CodeIdentity:
+    if mode is CodeIdentityMode.REPO_GIT:
+        start = os.path.dirname(source_file) if source_file else os.getcwd()
+        state = _git_state(start)
+        if state is not None:
+            text = f"git:{state.commit}:{state.dirty_digest or 'clean'}"
+            return CodeIdentity(
+                mode.value,
+                digest_bytes(text.encode()),
+                state.commit,
+                state.dirty_digest is not None,
+            )
+        mode = CodeIdentityMode.CALLABLE_MODULE
+    if mode is CodeIdentityMode.CALLABLE_MODULE:
+        if source_file and os.path.isfile(source_file):
+            file_digest = digester.digest(source_file, what="code")
+            return CodeIdentity(mode.value, digest_bytes(f"module:{file_digest}".encode()))
+        mode = CodeIdentityMode.CALLABLE_SOURCE
+    if fn is not None:
+        return CodeIdentity(mode.value, _callable_source_digest(fn))
+    return CodeIdentity("none", digest_bytes(b"code:none"))
+
+
+def _source_file(fn: Callable[..., Any]) -> str | None:
+    target = inspect.unwrap(fn)
+    code = getattr(target, "__code__", None)
+    if code is not None:
+        return code.co_filename
+    try:
+        return inspect.getsourcefile(target)
+    except TypeError:
+        return None
+
+
+def _callable_source_digest(fn: Callable[..., Any]) -> str:
+    target = inspect.unwrap(fn)
+    memo_key = getattr(target, "__code__", None) or target
+    cached = _source_digests.get(memo_key)
+    if cached is not None:
+        return cached
+    try:
+        text = "source:" + inspect.getsource(target)
+    except (OSError, TypeError):
+        # No source available (builtins, C extensions, REPL): the name is all we have.
+        module = getattr(target, "__module__", "?")
+        text = f"name:{module}.{getattr(target, '__qualname__', repr(target))}"
+    digest = digest_bytes(text.encode())
+    _source_digests[memo_key] = digest
+    return digest
+
+
+def _repo_root(directory: str) -> str:
+    cached = _repo_roots.get(directory)
+    if cached is not None:
+        return cached
+    root = ""
+    current = Path(directory).resolve()
+    for candidate in (current, *current.parents):
+        if (candidate / ".git").exists():
+            root = str(candidate)
+            break
+    _repo_roots[directory] = root
+    return root
+
+
+def _git_state(directory: str) -> _GitState | None:
+    root = _repo_root(directory)
+    if not root:
+        return None
+    if root in _git_states:
+        return _git_states[root]
+    state = _read_git_state(root)
+    _git_states[root] = state
+    return state
+
+
+def _read_git_state(root: str) -> _GitState | None:
+    try:
+        commit = _git(root, "rev-parse", "HEAD").decode().strip()
+        diff = _git(root, "diff", "HEAD", "--binary")
+    except (OSError, subprocess.SubprocessError):
+        # git missing, or a repo without commits: fall back rather than crash.
+        return None
+    return _GitState(commit, digest_bytes(diff) if diff else None)
+
+
+def _git(root: str, *args: str) -> bytes:
+    return subprocess.run(
+        ["git", "-C", root, *args],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout

@@ -1,0 +1,80 @@
+"""RunIdentity: the combination of code, config, inputs and discriminators into one signature.
+
+The signature is blake3 over a type-tagged, versioned JSON list, so adding a component
+in a later version cannot collide with an old signature. What is in it:
+
+* code digest, config digest, input digest (see code.py, canonical.py, inputs.py);
+* ``model`` - the same function under two model names is two steps;
+* ``year`` and ``iteration`` - a multi-year loop must never reuse 2020 for 2030;
+* ``cache_version`` and ``cache_epoch`` - user-controlled invalidation.
+
+Not in it: run name, run id, tags, description, stage, phase, parent run and
+``runtime_kwargs`` (labels and runtime plumbing, not results).
+The pinned digests in tests/golden guard this contract.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from consist.identity.canonical import digest_bytes
+
+SIGNATURE_VERSION = "consist-signature-v1"
+
+
+@dataclass(frozen=True, slots=True)
+class RunIdentity:
+    """All identity components of a run and the signature they combine into."""
+
+    signature: str
+    code_digest: str
+    config_digest: str
+    input_digest: str
+    code_mode: str
+    model: str
+    year: int | None = None
+    iteration: int | None = None
+    cache_version: int | None = None
+    cache_epoch: int | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "signature": self.signature,
+            "version": SIGNATURE_VERSION,
+            "code": self.code_digest,
+            "code_mode": self.code_mode,
+            "config": self.config_digest,
+            "inputs": self.input_digest,
+            "model": self.model,
+            "year": self.year,
+            "iteration": self.iteration,
+            "cache_version": self.cache_version,
+            "cache_epoch": self.cache_epoch,
+        }
+
+
+def compute_signature(
+    *,
+    code_digest: str,
+    config_digest: str,
+    input_digest: str,
+    model: str,
+    year: int | None = None,
+    iteration: int | None = None,
+    cache_version: int | None = None,
+    cache_epoch: int | None = None,
+) -> str:
+    """Combine identity components into the run signature (64 hex chars)."""
+    payload = [
+        SIGNATURE_VERSION,
+        ["code", code_digest],
+        ["config", config_digest],
+        ["inputs", input_digest],
+        ["model", model],
+        ["year", year],
+        ["iteration", iteration],
+        ["cache_version", cache_version],
+        ["cache_epoch", cache_epoch],
+    ]
+    return digest_bytes(json.dumps(payload, separators=(",", ":")).encode())

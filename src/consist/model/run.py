@@ -1,0 +1,147 @@
+"""Run records: what one execution of a step was, and what a caller gets back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from consist.model.artifact import Artifact
+
+#: Version of the persisted JSON snapshot shape (consist_runs/<id>.json).
+SNAPSHOT_SCHEMA_VERSION = 1
+
+
+class RunStatus(StrEnum):
+    """Lifecycle state of a run.
+
+    RUNNING: started, not yet ended (or the process died before ending it).
+    COMPLETED: ended normally; its outputs may be reused by later runs.
+    FAILED: user code raised; ``error`` holds the message.
+    """
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+RUN_FIELDS = (
+    "id",
+    "name",
+    "model_name",
+    "description",
+    "status",
+    "parent_run_id",
+    "year",
+    "iteration",
+    "stage",
+    "phase",
+    "tags",
+    "signature",
+    "config_hash",
+    "input_hash",
+    "git_hash",
+    "code_identity_mode",
+    "cache_hit",
+    "reused_run_id",
+    "error",
+    "artifact_dir",
+    "created_at",
+    "started_at",
+    "ended_at",
+    "duration_seconds",
+    "meta",
+)
+
+
+@dataclass(slots=True)
+class Run:
+    """One recorded execution (or cache reuse) of a step.
+
+    ``signature`` is the run identity (hash of code, config, inputs and discriminators);
+    ``config_hash``, ``input_hash`` and ``git_hash`` are its components. A cache hit is
+    its own run with ``cache_hit=True`` and ``reused_run_id`` naming the run it reused.
+    ``stage`` and ``phase`` are mirrored into ``meta`` for older queries.
+    """
+
+    id: str
+    name: str
+    model_name: str
+    description: str | None = None
+    status: str = RunStatus.RUNNING.value
+    parent_run_id: str | None = None
+    year: int | None = None
+    iteration: int | None = None
+    stage: str | None = None
+    phase: str | None = None
+    tags: list[str] = field(default_factory=list)
+    signature: str | None = None
+    config_hash: str | None = None
+    input_hash: str | None = None
+    git_hash: str | None = None
+    code_identity_mode: str | None = None
+    cache_hit: bool = False
+    reused_run_id: str | None = None
+    error: str | None = None
+    artifact_dir: str | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    ended_at: str | None = None
+    duration_seconds: float | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        """Alias of ``model_name``."""
+        return self.model_name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in RUN_FIELDS}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Run:
+        values = {name: data[name] for name in RUN_FIELDS if name in data}
+        values["tags"] = list(values.get("tags") or [])
+        values["meta"] = dict(values.get("meta") or {})
+        return cls(**values)
+
+
+@dataclass(slots=True)
+class ConsistRecord:
+    """The full JSON snapshot of one run: the run, its config, inputs, outputs and identity."""
+
+    run: Run
+    config: Any = None
+    inputs: list[Artifact] = field(default_factory=list)
+    outputs: list[Artifact] = field(default_factory=list)
+    identity: dict[str, Any] = field(default_factory=dict)
+    schema_version: int = SNAPSHOT_SCHEMA_VERSION
+
+    def outputs_by_key(self) -> dict[str, Artifact]:
+        return {artifact.key: artifact for artifact in self.outputs}
+
+    def inputs_by_key(self) -> dict[str, Artifact]:
+        return {artifact.key: artifact for artifact in self.inputs}
+
+
+@dataclass(slots=True)
+class RunResult:
+    """What ``Tracker.run`` returns.
+
+    Attributes
+    ----------
+    run: the recorded run (for a cache hit, the new run that records the reuse).
+    outputs: output artifacts by key (for a hit, the reused run's outputs).
+    cache_hit: whether the function was skipped because an identical run had completed.
+    value: the function's return value (``None`` on a cache hit).
+    """
+
+    run: Run
+    outputs: dict[str, Artifact] = field(default_factory=dict)
+    cache_hit: bool = False
+    value: Any = None
+
+    @property
+    def output(self) -> Artifact | None:
+        """The single output artifact, or ``None`` when there is not exactly one."""
+        return next(iter(self.outputs.values())) if len(self.outputs) == 1 else None

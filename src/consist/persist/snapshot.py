@@ -1,0 +1,92 @@
+"""JSON snapshots: consist_runs/<run_id>.json and consist.json.
+
+Shape (``schema_version`` 1)::
+
+    {"schema_version": 1, "run": {...Run fields...}, "config": <canonical config>,
+     "inputs": [{...Artifact fields...}], "outputs": [...], "identity": {...}}
+
+Snapshots are the source of truth: written first, atomically (temp + rename), before
+any index entry or store row, so every other record can be rebuilt from them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from consist.errors import StoreError
+from consist.fs.atomic import link_atomic, read_bytes_or_none, write_bytes_atomic
+from consist.fs.layout import RunLayout
+from consist.model.artifact import Artifact
+from consist.model.run import ConsistRecord, Run
+
+
+def _default(value: Any) -> Any:
+    # Snapshots must never fail to write: anything json cannot encode is stored as text.
+    return repr(value)
+
+
+def encode_record(record: ConsistRecord) -> bytes:
+    payload = {
+        "schema_version": record.schema_version,
+        "run": record.run.to_dict(),
+        "config": record.config,
+        "inputs": [artifact.to_dict() for artifact in record.inputs],
+        "outputs": [artifact.to_dict() for artifact in record.outputs],
+        "identity": record.identity,
+    }
+    return json.dumps(payload, separators=(",", ":"), default=_default).encode()
+
+
+def decode_record(data: bytes, layout: RunLayout) -> ConsistRecord:
+    payload = json.loads(data)
+    return ConsistRecord(
+        run=Run.from_dict(payload["run"]),
+        config=payload.get("config"),
+        inputs=[_artifact(item, layout) for item in payload.get("inputs") or ()],
+        outputs=[_artifact(item, layout) for item in payload.get("outputs") or ()],
+        identity=payload.get("identity") or {},
+        schema_version=payload.get("schema_version", 1),
+    )
+
+
+def _artifact(item: dict[str, Any], layout: RunLayout) -> Artifact:
+    return Artifact.from_dict(item, abs_path=layout.from_uri(item["uri"]))
+
+
+def write_snapshot(layout: RunLayout, record: ConsistRecord, *, update_latest: bool) -> str:
+    """Write the run's snapshot atomically; optionally point consist.json at it."""
+    path = layout.snapshot_path(record.run.id)
+    write_bytes_atomic(path, encode_record(record))
+    if update_latest:
+        link_atomic(path, layout.latest_snapshot)
+    return path
+
+
+def read_snapshot(layout: RunLayout, run_id: str) -> ConsistRecord | None:
+    """Read a run's snapshot, or None if it does not exist."""
+    return read_snapshot_file(layout, layout.snapshot_path(run_id))
+
+
+def read_snapshot_file(layout: RunLayout, path: str) -> ConsistRecord | None:
+    data = read_bytes_or_none(path)
+    if data is None:
+        return None
+    try:
+        return decode_record(data, layout)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise StoreError(
+            f"Snapshot {path} is not a valid Consist record.",
+            cause=str(exc),
+            fix="Restore the file from backup or delete it; other runs are unaffected.",
+            path=path,
+        ) from exc
+
+
+def list_snapshot_ids(layout: RunLayout) -> list[str]:
+    try:
+        names = os.listdir(layout.snapshots_dir)
+    except FileNotFoundError:
+        return []
+    return [name[:-5] for name in names if name.endswith(".json")]

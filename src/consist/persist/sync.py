@@ -1,0 +1,132 @@
+"""Bringing snapshots into the SQL store: opportunistic, batched, never on the hot path.
+
+Runs end by writing their snapshot and a pending marker (journal.py). This module
+copies pending snapshots into the store in one short write session:
+
+* opportunistically, every ``sync_every_runs`` runs or ``sync_every_seconds`` seconds,
+  without waiting: if another process holds the DuckDB file, we simply try later;
+* blocking (with retry) before any query, so reads see every ended run;
+* at interpreter exit, so a finished sweep leaves a complete store.
+
+Any process may sync any other process's pending runs, so a crashed process's runs
+are picked up by the next one. ``rebuild`` re-imports every snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import AbstractContextManager, nullcontext
+
+from consist.errors import StoreError
+from consist.fs.layout import RunLayout
+from consist.model.run import ConsistRecord
+from consist.persist.journal import PendingJournal
+from consist.persist.snapshot import list_snapshot_ids, read_snapshot
+from consist.store.duckdb.connect import StoreBusy
+from consist.store.duckdb.store import DuckDBStore
+from consist.store.memory import MemoryStore
+
+logger = logging.getLogger("consist")
+
+_REBUILD_BATCH = 5000
+
+
+class SnapshotMemoryStore(MemoryStore):
+    """JSON-only mode: a MemoryStore that catches up with the snapshot directory on demand."""
+
+    def __init__(self, layout: RunLayout) -> None:
+        super().__init__()
+        self._layout = layout
+
+    def session(self, *, blocking: bool = True) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def refresh(self) -> None:
+        known = self.known_ids()
+        records = []
+        for run_id in list_snapshot_ids(self._layout):
+            if run_id not in known:
+                record = _load(self._layout, run_id)
+                if record is not None:
+                    records.append(record)
+        self.record_runs(records)
+
+
+class StoreSync:
+    def __init__(
+        self,
+        layout: RunLayout,
+        store: DuckDBStore | SnapshotMemoryStore,
+        journal: PendingJournal,
+        *,
+        every_runs: int,
+        every_seconds: float,
+    ) -> None:
+        self._layout = layout
+        self._store = store
+        self._journal = journal
+        self._every_runs = every_runs
+        self._every_seconds = every_seconds
+        self._since_sync = 0
+        self._last_sync = time.monotonic()
+
+    def note_recorded(self, record: ConsistRecord) -> None:
+        """Called after a run's final snapshot; syncs now and then, without waiting."""
+        if isinstance(self._store, SnapshotMemoryStore):
+            self._store.record_runs([record])
+            return
+        self._journal.mark(record.run.id)
+        self._since_sync += 1
+        if (
+            self._since_sync >= self._every_runs
+            or time.monotonic() - self._last_sync >= self._every_seconds
+        ):
+            self.sync(blocking=False)
+
+    def sync(self, *, blocking: bool = True) -> int:
+        """Copy pending snapshots into the store; return how many runs were copied."""
+        if isinstance(self._store, SnapshotMemoryStore):
+            self._store.refresh()
+            return 0
+        try:
+            with self._store.session(blocking=blocking):
+                run_ids = self._journal.list()
+                records = [r for r in (_load(self._layout, i) for i in run_ids) if r is not None]
+                self._store.record_runs(records)
+        except StoreBusy:
+            return 0
+        self._journal.clear(run_ids)
+        self._since_sync = 0
+        self._last_sync = time.monotonic()
+        return len(records)
+
+    def rebuild(self) -> int:
+        """Re-import every snapshot under run_dir into the store; return the run count."""
+        if isinstance(self._store, SnapshotMemoryStore):
+            self._store.refresh()
+            return self._store.count_runs()
+        run_ids = list_snapshot_ids(self._layout)
+        with self._store.session():
+            for start in range(0, len(run_ids), _REBUILD_BATCH):
+                batch = run_ids[start : start + _REBUILD_BATCH]
+                records = [r for r in (_load(self._layout, i) for i in batch) if r is not None]
+                self._store.record_runs(records)
+            pending = self._journal.list()
+        self._journal.clear(pending)
+        return len(run_ids)
+
+    def sync_at_exit(self) -> None:
+        try:
+            self.sync(blocking=True)
+        except (StoreError, OSError) as exc:
+            # The snapshots are safe; the next process that syncs will copy them.
+            logger.warning("consist: runs left pending for the store: %s", exc)
+
+
+def _load(layout: RunLayout, run_id: str) -> ConsistRecord | None:
+    try:
+        return read_snapshot(layout, run_id)
+    except StoreError as exc:
+        logger.warning("consist: skipping unreadable snapshot: %s", exc)
+        return None

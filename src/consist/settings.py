@@ -1,0 +1,61 @@
+"""TrackerConfig and the limits every record is validated against. Every default lives here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from consist.errors import ConfigError
+from consist.options import CodeIdentityMode
+
+#: Longest run id, run name or model name accepted (names become file names).
+MAX_NAME_LENGTH = int(os.environ.get("CONSIST_MAX_NAME_LENGTH", "200"))
+#: Longest tag accepted.
+MAX_TAG_LENGTH = int(os.environ.get("CONSIST_MAX_TAG_LENGTH", "200"))
+#: Runs recorded in one process before an opportunistic store sync is attempted.
+SYNC_EVERY_RUNS = int(os.environ.get("CONSIST_SYNC_EVERY_RUNS", "500"))
+#: Seconds after which pending runs trigger an opportunistic store sync.
+SYNC_EVERY_SECONDS = float(os.environ.get("CONSIST_SYNC_EVERY_SECONDS", "30"))
+#: How long a blocking store session waits for another process's lock before failing.
+STORE_LOCK_TIMEOUT_SECONDS = float(os.environ.get("CONSIST_STORE_LOCK_TIMEOUT", "120"))
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """Typed construction settings for :class:`~consist.Tracker`.
+
+    Parameters
+    ----------
+    run_dir:
+        Root directory for run outputs and JSON snapshots (``consist_runs/``).
+    db_path:
+        DuckDB file for the queryable store. ``None`` keeps records in JSON snapshots only.
+    code_identity:
+        Default code identity mode for runs that do not set one.
+    sync_every_runs, sync_every_seconds:
+        When pending records are brought into the DuckDB store opportunistically.
+    """
+
+    run_dir: str | Path = "./runs"
+    db_path: str | Path | None = None
+    code_identity: CodeIdentityMode | str = CodeIdentityMode.REPO_GIT
+    sync_every_runs: int = SYNC_EVERY_RUNS
+    sync_every_seconds: float = SYNC_EVERY_SECONDS
+
+    def __post_init__(self) -> None:
+        if not str(self.run_dir).strip():
+            raise ConfigError(
+                f"run_dir={self.run_dir!r} is empty.",
+                fix="Pass a directory path, for example run_dir='./runs'.",
+                parameter="run_dir",
+            )
+        if self.db_path is not None and not str(self.db_path).strip():
+            raise ConfigError(
+                f"db_path={self.db_path!r} is empty.",
+                fix="Pass a file path such as './provenance.duckdb', or None for JSON-only records.",
+                parameter="db_path",
+            )
+        object.__setattr__(
+            self, "code_identity", CodeIdentityMode.parse(self.code_identity, "code_identity")
+        )

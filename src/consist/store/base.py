@@ -1,0 +1,67 @@
+"""The storage seam: what the rest of Consist may ask of a metadata store.
+
+Transaction model: every write method is one transaction; ``record_runs`` upserts
+(run, artifacts, links) for a batch of records atomically, keyed by run id and
+artifact id, so replaying the same records (after a crash between commit and journal
+cleanup) changes nothing. Reads never write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from consist.model.artifact import Artifact
+from consist.model.run import ConsistRecord, Run
+
+
+@dataclass(frozen=True, slots=True)
+class RunQuery:
+    """Filters for run lookups; ``None`` means "any". ``tags`` must all be present."""
+
+    tags: tuple[str, ...] | None = None
+    year: int | None = None
+    iteration: int | None = None
+    stage: str | None = None
+    phase: str | None = None
+    model: str | None = None
+    status: str | None = None
+    parent_id: str | None = None
+    name: str | None = None
+    metadata: dict[str, Any] | None = field(default=None, hash=False)
+    signature: str | None = None
+    config_hash: str | None = None
+    input_hash: str | None = None
+    git_hash: str | None = None
+    limit: int | None = 100
+    # "created": newest first. "latest": highest iteration first, then newest.
+    order: str = "created"
+
+
+class MetadataStore(Protocol):
+    """What a metadata store implements (MemoryStore, DuckDBStore)."""
+
+    def record_runs(self, records: Sequence[ConsistRecord]) -> None: ...
+
+    def get_run(self, run_id: str) -> Run | None: ...
+
+    def query_runs(self, query: RunQuery) -> list[Run]: ...
+
+    def get_run_artifacts(self, run_id: str) -> tuple[list[Artifact], list[Artifact]]:
+        """(inputs, outputs) of a run."""
+        ...
+
+    def count_runs(self) -> int: ...
+
+
+def run_sort_key(order: str):  # type: ignore[no-untyped-def]
+    """Python twin of the SQL ORDER BY used by stores, so both agree."""
+    if order == "latest":
+        return lambda run: (
+            run.iteration is not None,
+            run.iteration if run.iteration is not None else 0,
+            run.created_at or "",
+            run.id,
+        )
+    return lambda run: (run.created_at or "", run.id)

@@ -1,0 +1,90 @@
+"""Opening the DuckDB file: short sessions, retried while another process holds the lock.
+
+DuckDB allows one process per database file, and a process holding the file open
+read-write locks out every other process, even readers. So no connection is kept
+between operations: each session opens, does its batch in one transaction, and closes.
+Sessions nest within a process (the inner one reuses the open connection).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from consist.errors import StoreError
+from consist.store.duckdb.schema import ensure_schema
+
+
+class StoreBusy(Exception):
+    """Internal: a non-blocking session found the file locked by another process."""
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "conflicting" in text or "resource temporarily unavailable" in text
+
+
+class DuckDBConnector:
+    """Hands out one connection per (possibly nested) session."""
+
+    def __init__(self, db_path: str, lock_timeout: float) -> None:
+        self.db_path = os.path.abspath(db_path)
+        self._lock_timeout = lock_timeout
+        self._local = threading.local()
+        self._schema_ready = False
+
+    @contextmanager
+    def session(self, *, blocking: bool = True) -> Iterator[Any]:
+        existing = getattr(self._local, "conn", None)
+        if existing is not None:
+            yield existing
+            return
+        conn = self._open(blocking)
+        self._local.conn = conn
+        try:
+            if not self._schema_ready:
+                ensure_schema(conn, self.db_path)
+                self._schema_ready = True
+            yield conn
+        finally:
+            self._local.conn = None
+            conn.close()
+
+    def _open(self, blocking: bool) -> Any:
+        import duckdb
+
+        directory = os.path.dirname(self.db_path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        deadline = time.monotonic() + self._lock_timeout
+        delay = 0.002
+        while True:
+            try:
+                return duckdb.connect(self.db_path)
+            except duckdb.Error as exc:
+                if not _is_lock_error(exc):
+                    raise StoreError(
+                        f"Could not open the DuckDB store {self.db_path}.",
+                        cause=str(exc),
+                        fix="Check that db_path points to a DuckDB file this user can write.",
+                        path=self.db_path,
+                    ) from exc
+                if not blocking:
+                    raise StoreBusy(self.db_path) from exc
+                if time.monotonic() > deadline:
+                    raise StoreError(
+                        f"The DuckDB store {self.db_path} stayed locked by another process for "
+                        f"{self._lock_timeout:.0f} s.",
+                        cause=str(exc),
+                        fix="Close long-lived connections to the file (e.g. a DuckDB shell), or "
+                        "raise CONSIST_STORE_LOCK_TIMEOUT.",
+                        path=self.db_path,
+                    ) from exc
+                # Jitter spreads retries of many waiting processes apart.
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.1)

@@ -1,0 +1,117 @@
+"""The SELECTs behind run and artifact lookups."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from consist.fs.layout import RunLayout
+from consist.model.artifact import ARTIFACT_FIELDS, Artifact
+from consist.model.run import RUN_FIELDS, Run
+from consist.store.base import RunQuery
+
+_TIMESTAMP_FIELDS = frozenset({"created_at", "started_at", "ended_at"})
+
+
+def _select_list(fields: tuple[str, ...], alias: str) -> str:
+    parts = []
+    for name in fields:
+        column = f'{alias}."{name}"'
+        if name in _TIMESTAMP_FIELDS:
+            # Back to the ISO-8601 UTC text the snapshots use.
+            parts.append(f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%f') || '+00:00'")
+        elif name == "meta":
+            parts.append(f"CAST({column} AS VARCHAR)")
+        else:
+            parts.append(column)
+    return ", ".join(parts)
+
+
+RUN_SELECT = _select_list(RUN_FIELDS, "r")
+ARTIFACT_SELECT = _select_list(ARTIFACT_FIELDS, "a")
+
+_EQUALITY = (
+    ("year", "year"),
+    ("iteration", "iteration"),
+    ("stage", "stage"),
+    ("phase", "phase"),
+    ("model", "model_name"),
+    ("status", "status"),
+    ("parent_id", "parent_run_id"),
+    ("name", "name"),
+    ("signature", "signature"),
+    ("config_hash", "config_hash"),
+    ("input_hash", "input_hash"),
+    ("git_hash", "git_hash"),
+)
+
+
+def _row_to_run(row: tuple[Any, ...]) -> Run:
+    data = dict(zip(RUN_FIELDS, row, strict=True))
+    data["meta"] = json.loads(data["meta"]) if data["meta"] else {}
+    return Run.from_dict(data)
+
+
+def _row_to_artifact(row: tuple[Any, ...], layout: RunLayout | None) -> Artifact:
+    data = dict(zip(ARTIFACT_FIELDS, row, strict=True))
+    data["meta"] = json.loads(data["meta"]) if data["meta"] else {}
+    abs_path = layout.from_uri(data["uri"]) if layout else None
+    return Artifact.from_dict(data, abs_path=abs_path)
+
+
+def build_run_query(query: RunQuery) -> tuple[str, list[Any]]:
+    """SQL and parameters for a RunQuery (the SQL twin of MemoryStore._matches)."""
+    where: list[str] = []
+    params: list[Any] = []
+    for query_field, column in _EQUALITY:
+        value = getattr(query, query_field)
+        if value is not None:
+            where.append(f'r."{column}" = ?')
+            params.append(value)
+    if query.tags:
+        where.append("list_has_all(r.tags, ?)")
+        params.append(list(query.tags))
+    for key, value in (query.metadata or {}).items():
+        where.append("json_extract(r.meta, ?) = CAST(? AS JSON)")
+        params.append("$." + json.dumps(key))
+        params.append(json.dumps(value, separators=(",", ":")))
+    sql = f"SELECT {RUN_SELECT} FROM runs r"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    if query.order == "latest":
+        sql += (
+            " ORDER BY r.iteration IS NOT NULL DESC, r.iteration DESC, r.created_at DESC, r.id DESC"
+        )
+    else:
+        sql += " ORDER BY r.created_at DESC, r.id DESC"
+    if query.limit is not None:
+        sql += f" LIMIT {int(query.limit)}"
+    return sql, params
+
+
+def query_runs(conn: Any, query: RunQuery) -> list[Run]:
+    sql, params = build_run_query(query)
+    return [_row_to_run(row) for row in conn.execute(sql, params).fetchall()]
+
+
+def get_run(conn: Any, run_id: str) -> Run | None:
+    row = conn.execute(f"SELECT {RUN_SELECT} FROM runs r WHERE r.id = ?", [run_id]).fetchone()
+    return _row_to_run(row) if row else None
+
+
+def get_run_artifacts(
+    conn: Any, run_id: str, layout: RunLayout | None
+) -> tuple[list[Artifact], list[Artifact]]:
+    rows = conn.execute(
+        f"SELECT l.direction, {ARTIFACT_SELECT} FROM run_artifacts l "
+        "JOIN artifacts a ON a.id = l.artifact_id WHERE l.run_id = ? ORDER BY l.key",
+        [run_id],
+    ).fetchall()
+    inputs = [_row_to_artifact(row[1:], layout) for row in rows if row[0] == "input"]
+    outputs = [_row_to_artifact(row[1:], layout) for row in rows if row[0] == "output"]
+    return inputs, outputs
+
+
+def count_runs(conn: Any) -> int:
+    row = conn.execute("SELECT count(*) FROM runs").fetchone()
+    return int(row[0]) if row else 0

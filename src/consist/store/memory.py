@@ -1,0 +1,69 @@
+"""In-memory store: the reference implementation of the seam (JSON-only mode, tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from consist.model.artifact import Artifact
+from consist.model.run import ConsistRecord, Run
+from consist.store.base import RunQuery, run_sort_key
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self._records: dict[str, ConsistRecord] = {}
+
+    def record_runs(self, records: Sequence[ConsistRecord]) -> None:
+        for record in records:
+            self._records[record.run.id] = record
+
+    def get_run(self, run_id: str) -> Run | None:
+        record = self._records.get(run_id)
+        return record.run if record else None
+
+    def query_runs(self, query: RunQuery) -> list[Run]:
+        runs = [r.run for r in self._records.values() if _matches(r.run, query)]
+        runs.sort(key=run_sort_key(query.order), reverse=True)
+        return runs if query.limit is None else runs[: query.limit]
+
+    def get_run_artifacts(self, run_id: str) -> tuple[list[Artifact], list[Artifact]]:
+        record = self._records.get(run_id)
+        if record is None:
+            return [], []
+        return list(record.inputs), list(record.outputs)
+
+    def count_runs(self) -> int:
+        return len(self._records)
+
+    def known_ids(self) -> set[str]:
+        return set(self._records)
+
+
+_EQUALITY_FILTERS = (
+    ("year", "year"),
+    ("iteration", "iteration"),
+    ("stage", "stage"),
+    ("phase", "phase"),
+    ("model", "model_name"),
+    ("status", "status"),
+    ("parent_id", "parent_run_id"),
+    ("name", "name"),
+    ("signature", "signature"),
+    ("config_hash", "config_hash"),
+    ("input_hash", "input_hash"),
+    ("git_hash", "git_hash"),
+)
+
+
+def _matches(run: Run, query: RunQuery) -> bool:
+    for query_field, run_field in _EQUALITY_FILTERS:
+        wanted = getattr(query, query_field)
+        if wanted is not None and getattr(run, run_field) != wanted:
+            return False
+    if query.tags and not set(query.tags).issubset(run.tags):
+        return False
+    if query.metadata:
+        for key, value in query.metadata.items():
+            if key not in run.meta or run.meta[key] != value:
+                return False
+    return True

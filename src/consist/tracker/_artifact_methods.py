@@ -1,0 +1,120 @@
+"""Artifact and metadata logging methods of Tracker (they act on the active run)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from consist import flow
+from consist.errors import ConfigError, invalid_option
+from consist.execute.artifacts import check_key, default_key
+from consist.model.artifact import Artifact
+
+if TYPE_CHECKING:
+    from consist.tracker.tracker import Tracker
+
+
+class ArtifactMethods:
+    def log_artifact(
+        self: Tracker,
+        path: Any,
+        key: str | None = None,
+        direction: str = "output",
+        driver: str | None = None,
+        content_hash: str | None = None,
+        validate_content_hash: bool = False,
+        **meta: Any,
+    ) -> Artifact:
+        """Log a file (or an existing Artifact) as an input or output of the active run.
+
+        An input path that an earlier run produced is linked to that run (provenance).
+        The run's JSON snapshot is rewritten at once; the SQL store catches up at the end.
+
+        Raises
+        ------
+        RuntimeError
+            If called outside an active run.
+        ValueError
+            If ``direction`` is not "input" or "output".
+        """
+        active = self._require_active("log_artifact")
+        artifact = self._log_one(active, path, key, direction, driver, content_hash,
+                                 validate_content_hash, meta)  # fmt: skip
+        flow.flush(self._services, active)
+        return artifact
+
+    def log_input(self: Tracker, path: Any, key: str | None = None, **kwargs: Any) -> Artifact:
+        """Log an input artifact (``log_artifact(direction="input")``)."""
+        return self.log_artifact(path, key, direction="input", **kwargs)
+
+    def log_output(self: Tracker, path: Any, key: str | None = None, **kwargs: Any) -> Artifact:
+        """Log an output artifact (``log_artifact(direction="output")``)."""
+        return self.log_artifact(path, key, direction="output", **kwargs)
+
+    def log_artifacts(
+        self: Tracker,
+        outputs: Mapping[str, Any],
+        direction: str = "output",
+        driver: str | None = None,
+        metadata_by_key: Mapping[str, dict[str, Any]] | None = None,
+        **shared_meta: Any,
+    ) -> dict[str, Artifact]:
+        """Log several artifacts with one snapshot write.
+
+        Raises
+        ------
+        TypeError
+            If a key of ``outputs`` is not a string.
+        ValueError
+            If ``metadata_by_key`` names keys not in ``outputs``.
+        """
+        active = self._require_active("log_artifacts")
+        if not isinstance(outputs, Mapping):
+            raise ConfigError(
+                f"outputs must be a mapping of key -> path, got {type(outputs).__name__}.",
+                fix="Pass log_artifacts({'key': path, ...}).",
+                parameter="outputs",
+            )
+        for key in outputs:
+            if not isinstance(key, str):
+                raise TypeError(f"log_artifacts: key {key!r} is not a string; use string keys.")
+        extra = set(metadata_by_key or ()) - set(outputs)
+        if extra:
+            raise ConfigError(
+                f"metadata_by_key has keys {sorted(extra)} that are not in outputs.",
+                fix="Use the same keys in metadata_by_key as in outputs.",
+                parameter="metadata_by_key",
+            )
+        logged = {}
+        for key, path in outputs.items():
+            meta = {**shared_meta, **(metadata_by_key or {}).get(key, {})}
+            logged[key] = self._log_one(active, path, key, direction, driver, None, False, meta)
+        flow.flush(self._services, active)
+        return logged
+
+    def log_meta(self: Tracker, **kwargs: Any) -> None:
+        """Merge ``kwargs`` into the active run's ``meta`` and rewrite its snapshot."""
+        active = self._require_active("log_meta")
+        active.run.meta.update(kwargs)
+        flow.flush(self._services, active)
+
+    def _log_one(
+        self: Tracker,
+        active: flow.ActiveRun,
+        path: Any,
+        key: str | None,
+        direction: str,
+        driver: str | None,
+        content_hash: str | None,
+        validate_content_hash: bool,
+        meta: dict[str, Any],
+    ) -> Artifact:
+        key = check_key(key) if key is not None else default_key(path)
+        target = path.path if isinstance(path, Artifact) else path
+        if direction == "output":
+            return flow.log_output(self._services, active, target, key, driver=driver,
+                                   content_hash=content_hash,
+                                   validate_content_hash=validate_content_hash, meta=meta)  # fmt: skip
+        if direction == "input":
+            return flow.log_input(self._services, active, path, key, content_hash, meta)
+        raise invalid_option("direction", direction, ["input", "output"])

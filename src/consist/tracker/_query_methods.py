@@ -1,0 +1,146 @@
+"""Query methods of Tracker: find and fetch runs and their records."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any
+
+from consist.errors import QueryError
+from consist.model.artifact import Artifact
+from consist.model.run import ConsistRecord, Run, RunStatus
+from consist.persist.snapshot import read_snapshot
+from consist.store.base import RunQuery
+
+if TYPE_CHECKING:
+    from consist.tracker.tracker import Tracker
+
+
+class QueryMethods:
+    def _query(self: Tracker, query: RunQuery) -> list[Run]:
+        services = self._services
+        with services.store.session():
+            services.sync.sync(blocking=True)
+            return services.store.query_runs(query)
+
+    def find_runs(
+        self: Tracker,
+        tags: list[str] | None = None,
+        year: int | None = None,
+        iteration: int | None = None,
+        stage: str | None = None,
+        phase: str | None = None,
+        model: str | None = None,
+        status: str | None = None,
+        parent_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        limit: int = 100,
+        index_by: str | None = None,
+        name: str | None = None,
+    ) -> list[Run] | dict[Hashable, Run]:
+        """Runs matching every given filter, newest first.
+
+        With ``index_by="<run attribute>"`` returns a dict keyed by that attribute
+        (the last run wins on duplicate keys).
+        """
+        runs = self._query(RunQuery(
+            tags=tuple(tags) if tags else None, year=year, iteration=iteration, stage=stage,
+            phase=phase, model=model, status=status, parent_id=parent_id, name=name,
+            metadata=metadata, limit=limit,
+        ))  # fmt: skip
+        if index_by is None:
+            return runs
+        if not isinstance(index_by, str) or not hasattr(
+            runs[0] if runs else Run("", "", ""), index_by
+        ):
+            raise TypeError(f"index_by={index_by!r} is not a run attribute name.")
+        return {getattr(run, index_by): run for run in runs}
+
+    def find_run(self: Tracker, **kwargs: Any) -> Run:
+        """Exactly one run matching the filters of :meth:`find_runs`.
+
+        Raises
+        ------
+        ValueError
+            If no run, or more than one run, matches.
+        """
+        kwargs["limit"] = 2
+        runs = self.find_runs(**kwargs)
+        assert isinstance(runs, list)
+        if len(runs) != 1:
+            found = "no run" if not runs else "more than one run"
+            raise QueryError(
+                f"find_run found {found} for {kwargs}.",
+                fix="Use find_runs to see the matches, or add filters.",
+            )
+        return runs[0]
+
+    def find_latest_run(
+        self: Tracker,
+        *,
+        parent_id: str | None = None,
+        model: str | None = None,
+        status: str | None = None,
+        year: int | None = None,
+        stage: str | None = None,
+        phase: str | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        limit: int = 10_000,
+    ) -> Run | None:
+        """The most recent matching run: highest iteration first, then newest."""
+        runs = self._query(RunQuery(
+            tags=tuple(tags) if tags else None, year=year, stage=stage, phase=phase, model=model,
+            status=status, parent_id=parent_id, metadata=metadata, limit=1, order="latest",
+        ))  # fmt: skip
+        return runs[0] if runs else None
+
+    def get_latest_run_id(self: Tracker, **kwargs: Any) -> str:
+        """Id of :meth:`find_latest_run`; raises ValueError when nothing matches."""
+        run = self.find_latest_run(**kwargs)
+        if run is None:
+            raise QueryError(f"No run matches {kwargs}.", fix="Check the filters with find_runs.")
+        return run.id
+
+    def find_matching_run(
+        self: Tracker, config_hash: str, input_hash: str, git_hash: str
+    ) -> Run | None:
+        """Newest completed run with these identity components (``git_hash`` = code digest)."""
+        runs = self._query(RunQuery(
+            config_hash=config_hash, input_hash=input_hash, git_hash=git_hash,
+            status=RunStatus.COMPLETED.value, limit=1,
+        ))  # fmt: skip
+        return runs[0] if runs else None
+
+    def get_run(self: Tracker, run_id: str) -> Run | None:
+        """The run with this id, or None (read from its JSON snapshot; no database needed)."""
+        record = read_snapshot(self._services.layout, run_id)
+        return record.run if record is not None else None
+
+    def get_run_record(
+        self: Tracker, run_id: str, *, allow_missing: bool = False
+    ) -> ConsistRecord | None:
+        """The full JSON snapshot of a run (config, inputs, outputs, identity).
+
+        Raises
+        ------
+        ValueError
+            If the snapshot does not exist and ``allow_missing`` is False.
+        """
+        record = read_snapshot(self._services.layout, run_id)
+        if record is None and not allow_missing:
+            raise QueryError(
+                f"No snapshot for run {run_id!r} under {self._services.layout.snapshots_dir}.",
+                fix="Check the run id, or pass allow_missing=True.",
+                run_id=run_id,
+            )
+        return record
+
+    def get_run_outputs(self: Tracker, run_id: str) -> dict[str, Artifact]:
+        """Output artifacts of a run by key (empty for an unknown run)."""
+        record = read_snapshot(self._services.layout, run_id)
+        return record.outputs_by_key() if record else {}
+
+    def get_run_inputs(self: Tracker, run_id: str) -> dict[str, Artifact]:
+        """Input artifacts of a run by key (empty for an unknown run)."""
+        record = read_snapshot(self._services.layout, run_id)
+        return record.inputs_by_key() if record else {}

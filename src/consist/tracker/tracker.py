@@ -1,0 +1,208 @@
+"""Tracker: the public facade. Each method is a signature, a docstring and one delegation."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from consist.context import reset_current_tracker, set_current_tracker
+from consist.errors import RunStateError
+from consist.flow import ActiveRun
+from consist.model.artifact import Artifact
+from consist.model.run import ConsistRecord, Run
+from consist.options import CodeIdentityMode
+from consist.services import Services, build_services
+from consist.settings import TrackerConfig
+from consist.store.duckdb.store import DuckDBStore
+from consist.tracker._artifact_methods import ArtifactMethods
+from consist.tracker._query_methods import QueryMethods
+from consist.tracker._run_methods import RunMethods
+
+
+class Tracker(RunMethods, ArtifactMethods, QueryMethods):
+    """Records runs, reuses completed ones, and answers queries about them.
+
+    Parameters
+    ----------
+    run_dir:
+        Directory for outputs and JSON snapshots (``run_dir/consist_runs/<id>.json``).
+    db_path:
+        DuckDB file for the SQL store; ``None`` keeps records in JSON snapshots only.
+    code_identity:
+        Default code identity mode: ``"repo_git"`` (default), ``"callable_module"`` or
+        ``"callable_source"``.
+
+    Examples
+    --------
+    >>> tracker = Tracker(run_dir="./runs", db_path="./provenance.duckdb")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        run_dir: str | Path = "./runs",
+        db_path: str | Path | None = None,
+        *,
+        code_identity: CodeIdentityMode | str = CodeIdentityMode.REPO_GIT,
+        config: TrackerConfig | None = None,
+    ) -> None:
+        settings = config or TrackerConfig(
+            run_dir=run_dir, db_path=db_path, code_identity=code_identity
+        )
+        self._settings = settings
+        self._services: Services = build_services(settings)
+        self._active: ActiveRun | None = None
+        self._last_record: ConsistRecord | None = None
+        self._ended_imperative: Run | None = None
+        self._engine: Any = None
+        self._lock = threading.RLock()
+        self._closed = False
+        atexit.register(self._sync_at_exit)
+
+    @classmethod
+    def from_config(cls, config: TrackerConfig) -> Tracker:
+        """Construct a tracker from a :class:`TrackerConfig`."""
+        return cls(config=config)
+
+    # --- properties -------------------------------------------------------------
+
+    @property
+    def run_dir(self) -> Path:
+        """The tracker's run directory (absolute)."""
+        return Path(self._services.layout.run_dir)
+
+    @property
+    def db_path(self) -> Path | None:
+        """The DuckDB file, or None in JSON-only mode."""
+        store = self._services.store
+        return Path(store.db_path) if isinstance(store, DuckDBStore) else None
+
+    @property
+    def last_run(self) -> ConsistRecord | None:
+        """The most recent run record (completed or failed) observed by this tracker."""
+        return self._last_record
+
+    @property
+    def is_cached(self) -> bool:
+        """Whether the currently active run is a cache hit."""
+        return self._active is not None and self._active.cache_hit
+
+    @property
+    def current_run(self) -> Run | None:
+        """The active run, if any."""
+        return self._active.run if self._active is not None else None
+
+    @property
+    def engine(self) -> Any:
+        """A SQLAlchemy engine over the DuckDB store (None in JSON-only mode).
+
+        Pending runs are synced into the store first. The engine uses no connection
+        pool, so it never holds the file open between uses (see docs/concurrency.md).
+        """
+        store = self._services.store
+        if not isinstance(store, DuckDBStore):
+            return None
+        self._services.sync.sync(blocking=True)
+        if self._engine is None:
+            from consist._libs.sqlalchemy import create_duckdb_engine
+
+            self._engine = create_duckdb_engine(store.db_path)
+        return self._engine
+
+    # --- hooks ------------------------------------------------------------------
+
+    def on_run_start(self, callback: Callable[[Run], None]) -> Callable[[Run], None]:
+        """Register ``callback(run)`` to run when a run starts; usable as a decorator."""
+        self._services.hooks.on_start.append(callback)
+        return callback
+
+    def on_run_complete(
+        self, callback: Callable[[Run, list[Artifact]], None]
+    ) -> Callable[[Run, list[Artifact]], None]:
+        """Register ``callback(run, outputs)`` for completed runs; usable as a decorator."""
+        self._services.hooks.on_complete.append(callback)
+        return callback
+
+    def on_run_failed(
+        self, callback: Callable[[Run, BaseException], None]
+    ) -> Callable[[Run, BaseException], None]:
+        """Register ``callback(run, error)`` for failed runs; usable as a decorator."""
+        self._services.hooks.on_failed.append(callback)
+        return callback
+
+    # --- lifecycle of the tracker -----------------------------------------------
+
+    def sync_store(self) -> int:
+        """Copy runs not yet in the SQL store into it now; return how many were copied."""
+        return self._services.sync.sync(blocking=True)
+
+    def close(self) -> None:
+        """Bring the SQL store up to date and release resources. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._services.sync.sync_at_exit()
+        if self._engine is not None:
+            self._engine.dispose()
+        atexit.unregister(self._sync_at_exit)
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _sync_at_exit(self) -> None:
+        if not self._closed:
+            self._services.sync.sync_at_exit()
+
+    # --- the single active-run slot (used by the mixins) -------------------------
+
+    @contextmanager
+    def _activated(self, active: ActiveRun) -> Iterator[ActiveRun]:
+        with self._lock:
+            if self._active is not None:
+                raise RunStateError(
+                    f"Run {self._active.run.id!r} is still active; cannot start {active.run.id!r}.",
+                    fix="End the active run first (end_run / leave its with-block); nested "
+                    "runs are not supported on one tracker.",
+                )
+            self._active = active
+        token = set_current_tracker(self)
+        try:
+            yield active
+        finally:
+            reset_current_tracker(token)
+            self._active = None
+            if active.ended:
+                self._last_record = active.record()
+
+    def _require_no_active(self, what: str) -> None:
+        if self._active is not None:
+            raise RunStateError(
+                f"Cannot start {what}: run {self._active.run.id!r} is still active.",
+                fix="End the active run first; nested runs on one tracker are not supported.",
+            )
+
+    def _require_active(self, what: str) -> ActiveRun:
+        if self._active is None:
+            raise RunStateError(
+                f"{what} needs an active run.",
+                fix="Call it inside tracker.run(...), tracker.trace(...) or start_run(...).",
+            )
+        return self._active
+
+
+def caller_file(depth: int) -> str | None:
+    """Source file of the frame ``depth`` levels above the caller (code identity for trace)."""
+    try:
+        frame = sys._getframe(depth + 1)
+    except ValueError:
+        return None
+    filename = frame.f_code.co_filename
+    return filename if os.path.isfile(filename) else None

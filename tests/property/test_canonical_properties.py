@@ -1,0 +1,102 @@
+"""Property tests: the canonical form is a fixed point, order-free, and sensitive to leaves."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consist.identity.canonical import (
+    canonical_json,
+    canonicalize,
+    compute_config_digest,
+)
+
+leaves = st.one_of(st.integers(), st.text(max_size=8), st.booleans())
+keys = st.text(max_size=6)
+json_like: st.SearchStrategy[Any] = st.recursive(
+    leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(keys, children, max_size=4),
+    ),
+    max_leaves=20,
+)
+configs = st.dictionaries(keys, json_like, max_size=6)
+# Inputs the canonicalizer rewrites (floats, tuples, sets) for idempotence checks.
+rich_leaves = st.one_of(leaves, st.floats(allow_nan=True), st.none())
+rich: st.SearchStrategy[Any] = st.recursive(
+    rich_leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.lists(children, max_size=4).map(tuple),
+        st.frozensets(st.one_of(st.integers(), st.text(max_size=4)), max_size=4),
+        st.dictionaries(keys, children, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+def reinsert_shuffled(value: Any, rng: random.Random) -> Any:
+    """Rebuild every dict with the same items in a random insertion order."""
+    if isinstance(value, dict):
+        items = list(value.items())
+        rng.shuffle(items)
+        return {k: reinsert_shuffled(v, rng) for k, v in items}
+    if isinstance(value, list):
+        return [reinsert_shuffled(v, rng) for v in value]
+    return value
+
+
+def leaf_paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in leaf_paths(v, (*prefix, k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in leaf_paths(v, (*prefix, i))]
+    return [prefix]
+
+
+def replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {k: (replaced(v, rest, new) if k == head else v) for k, v in value.items()}
+    return [replaced(v, rest, new) if i == head else v for i, v in enumerate(value)]
+
+
+def different_leaf(old: Any) -> Any:
+    # Switch kind too, so the new leaf can never canonicalize like the old one.
+    if type(old) is bool:
+        return "flipped"
+    if type(old) is int:
+        return not bool(old % 2)
+    return len(old) + 1
+
+
+@given(rich)
+def test_canonicalize_is_idempotent(value: Any) -> None:
+    once = canonicalize(value)
+    assert canonicalize(once) == once
+    assert canonical_json(once) == canonical_json(value)
+
+
+@given(configs, st.randoms(use_true_random=False))
+def test_key_insertion_order_is_irrelevant(config: dict[str, Any], rng: random.Random) -> None:
+    shuffled = reinsert_shuffled(config, rng)
+    assert canonical_json(shuffled) == canonical_json(config)
+    assert compute_config_digest(shuffled)[1] == compute_config_digest(config)[1]
+
+
+@settings(max_examples=200)
+@given(configs.filter(lambda c: bool(leaf_paths(c))), st.data())
+def test_changing_a_leaf_changes_the_digest(config: dict[str, Any], data: st.DataObject) -> None:
+    path = data.draw(st.sampled_from(leaf_paths(config)))
+    old = config
+    for step in path:
+        old = old[step]
+    changed = replaced(config, path, different_leaf(old))
+    assert canonical_json(changed) != canonical_json(config)
+    assert compute_config_digest(changed)[1] != compute_config_digest(config)[1]
