@@ -11,7 +11,7 @@ from consist.identity.files import FileDigester
 from consist.persist.hooks import HookRegistry
 from consist.persist.journal import PendingJournal
 from consist.persist.sync import SnapshotMemoryStore, StoreSync
-from consist.settings import STORE_LOCK_TIMEOUT_SECONDS, TrackerConfig
+from consist.settings import DIGEST_MEMO_MIN_BYTES, STORE_LOCK_TIMEOUT_SECONDS, TrackerConfig
 from consist.store.duckdb.store import DuckDBStore
 
 
@@ -47,7 +47,7 @@ def build_services(settings: TrackerConfig) -> Services:
     return Services(
         settings=settings,
         layout=layout,
-        digester=FileDigester(layout.digest_memo_dir),
+        digester=FileDigester(layout.digest_memo_dir, persist_min_bytes=DIGEST_MEMO_MIN_BYTES),
         completed=CompletedIndex(layout),
         produced=ProducedIndex(layout),
         store=store,

@@ -17,6 +17,9 @@ MAX_TAG_LENGTH = int(os.environ.get("CONSIST_MAX_TAG_LENGTH", "200"))
 SYNC_EVERY_RUNS = int(os.environ.get("CONSIST_SYNC_EVERY_RUNS", "500"))
 #: Seconds after which pending runs trigger an opportunistic store sync.
 SYNC_EVERY_SECONDS = float(os.environ.get("CONSIST_SYNC_EVERY_SECONDS", "30"))
+#: Files at least this large get an on-disk digest memo, so a new process never re-reads
+#: them while unchanged; smaller files hash faster than a memo file is written.
+DIGEST_MEMO_MIN_BYTES = int(os.environ.get("CONSIST_DIGEST_MEMO_MIN_BYTES", str(256 * 1024)))
 #: How long a blocking store session waits for another process's lock before failing.
 STORE_LOCK_TIMEOUT_SECONDS = float(os.environ.get("CONSIST_STORE_LOCK_TIMEOUT", "120"))
 

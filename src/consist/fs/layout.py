@@ -9,7 +9,7 @@
     └── .consist/                    derived state, rebuildable from the snapshots
         ├── index/<sg>/<signature>.json    completed identity -> snapshot (hard link)
         ├── produced/<hh>/<hash>.json      output path -> producing run + digest
-        ├── pending/<run_id>               runs not yet copied into the SQL store
+        ├── pending/<host>-<pid>-<id>.log  journal of runs not yet copied into the SQL store
         └── digests/                       file digest memo (path, size, mtime, inode)
 """
 

@@ -69,8 +69,11 @@ def _is_hex_digest(value: object) -> bool:
 class FileDigester:
     """Digest files and directories, reading a file only when its stat key is new."""
 
-    def __init__(self, memo_dir: str | Path | None = None) -> None:
+    def __init__(self, memo_dir: str | Path | None = None, *, persist_min_bytes: int = 0) -> None:
+        # Files smaller than persist_min_bytes are re-hashed by a new process rather than
+        # memoised on disk: below ~256 KiB hashing is cheaper than writing a memo file.
         self._memo_dir = None if memo_dir is None else os.path.abspath(memo_dir)
+        self._persist_min_bytes = persist_min_bytes
         # abspath -> (stat key, digest); single dict get/set is atomic under the GIL.
         self._memo: dict[str, tuple[StatKey, str]] = {}
 
@@ -114,7 +117,8 @@ class FileDigester:
         hit = self._memo.get(target)
         if hit is not None and hit[0] == key:
             return hit[1]
-        digest = self._load_persistent(target, key)
+        persist = st.st_size >= self._persist_min_bytes
+        digest = self._load_persistent(target, key) if persist else None
         if digest is None:
             try:
                 digest = digest_file_uncached(target)
@@ -132,7 +136,8 @@ class FileDigester:
                     return digest
             except OSError:
                 return digest
-            self._store_persistent(target, key, digest)
+            if persist:
+                self._store_persistent(target, key, digest)
         self._memo[target] = (key, digest)
         return digest
 

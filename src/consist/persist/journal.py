@@ -1,40 +1,132 @@
 """The pending journal: run ids whose final snapshot is not yet in the SQL store.
 
-One empty marker file per run (``.consist/pending/<run_id>``). Markers are created
-by the process that ends the run and removed by whichever process next copies them
-into the store, after its transaction commits. A crash between commit and removal
-only means the run is copied again, which the store's upsert makes harmless.
+Each tracker appends ``run_id\\n`` to a journal file of its own
+(``.consist/pending/<host>-<pid>-<random>.log``): one ``write`` on an O_APPEND
+descriptor, far cheaper than creating a file per run, and never contended.
+
+Whoever syncs (holding the DuckDB file, which serialises syncers across processes)
+reads every journal from the offset the store says it already consumed, up to the
+last complete line, and stores the new offset in the same transaction as the rows.
+So a crash at any point neither loses a run nor copies one half-way; replays are
+harmless upserts. A journal file is deleted only when fully consumed, by its owner,
+or by anyone once its owner (same host) is gone, which covers crashed processes.
 """
 
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
 
 from consist.fs.layout import RunLayout
+
+_HOST = socket.gethostname().replace("-", "_") or "host"
+
+
+@dataclass(frozen=True, slots=True)
+class JournalChunk:
+    """New complete lines of one journal file: run ids and the offset after them."""
+
+    name: str
+    end_offset: int
+    run_ids: list[str]
 
 
 class PendingJournal:
     def __init__(self, layout: RunLayout) -> None:
         self._dir = layout.pending_dir
+        self._fd: int | None = None
+        self._name: str | None = None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
 
-    def mark(self, run_id: str) -> None:
-        path = os.path.join(self._dir, run_id)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-        except FileNotFoundError:
-            os.makedirs(self._dir, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-        os.close(fd)
+    def append(self, run_id: str) -> None:
+        data = (run_id + "\n").encode()
+        with self._lock:
+            if self._fd is None or self._pid != os.getpid():
+                self._open()
+            assert self._fd is not None
+            os.write(self._fd, data)
 
-    def list(self) -> list[str]:
+    def _open(self) -> None:
+        # After a fork the child must not share the parent's file (or its offsets).
+        self._pid = os.getpid()
+        self._name = f"{_HOST}-{self._pid}-{uuid.uuid4().hex[:8]}.log"
+        os.makedirs(self._dir, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        self._fd = os.open(os.path.join(self._dir, self._name), flags, 0o644)
+
+    def scan(self, consumed: dict[str, int]) -> list[JournalChunk]:
+        """Unconsumed complete lines of every journal file."""
+        chunks = []
+        for name in self._names():
+            start = consumed.get(name, 0)
+            try:
+                with open(os.path.join(self._dir, name), "rb") as handle:
+                    handle.seek(start)
+                    data = handle.read()
+            except FileNotFoundError:
+                continue
+            complete = data.rfind(b"\n") + 1  # a line being appended right now waits
+            if complete:
+                ids = data[:complete].decode().split()
+                chunks.append(JournalChunk(name, start + complete, ids))
+        return chunks
+
+    def remove_consumed(self, consumed: dict[str, int]) -> list[str]:
+        """Delete journal files that are fully consumed and no longer written; return them."""
+        removed = []
+        for name in self._names():
+            path = os.path.join(self._dir, name)
+            try:
+                size = os.path.getsize(path)
+            except FileNotFoundError:
+                continue
+            if consumed.get(name, -1) != size:
+                continue
+            own = name == self._name and self._pid == os.getpid()
+            if own:
+                with self._lock:
+                    if self._fd is not None:
+                        os.close(self._fd)
+                    self._fd = None
+                    self._name = None
+            elif not _owner_gone(name):
+                continue
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+            removed.append(name)
+        return removed
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None and self._pid == os.getpid():
+                os.close(self._fd)
+            self._fd = None
+
+    def _names(self) -> list[str]:
         try:
-            return [name for name in os.listdir(self._dir) if not name.endswith(".tmp")]
+            return [n for n in os.listdir(self._dir) if n.endswith(".log")]
         except FileNotFoundError:
             return []
 
-    def clear(self, run_ids: list[str]) -> None:
-        for run_id in run_ids:
-            try:
-                os.unlink(os.path.join(self._dir, run_id))
-            except FileNotFoundError:
-                pass
+
+def _owner_gone(name: str) -> bool:
+    host, _, rest = name.partition("-")
+    if host != _HOST:
+        return False  # another machine on a shared filesystem: only its owner knows
+    try:
+        pid = int(rest.split("-", 1)[0])
+    except ValueError:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -1,6 +1,6 @@
 """Bringing snapshots into the SQL store: opportunistic, batched, never on the hot path.
 
-Runs end by writing their snapshot and a pending marker (journal.py). This module
+Runs end by writing their snapshot and a pending-journal line (journal.py). This module
 copies pending snapshots into the store in one short write session:
 
 * opportunistically, every ``sync_every_runs`` runs or ``sync_every_seconds`` seconds,
@@ -76,7 +76,7 @@ class StoreSync:
         if isinstance(self._store, SnapshotMemoryStore):
             self._store.record_runs([record])
             return
-        self._journal.mark(record.run.id)
+        self._journal.append(record.run.id)
         self._since_sync += 1
         if (
             self._since_sync >= self._every_runs
@@ -91,15 +91,15 @@ class StoreSync:
             return 0
         try:
             with self._store.session(blocking=blocking):
-                run_ids = self._journal.list()
-                records = [r for r in (_load(self._layout, i) for i in run_ids) if r is not None]
-                self._store.record_runs(records)
+                copied = self._store.ingest_journal(self._journal, self._load)
         except StoreBusy:
             return 0
-        self._journal.clear(run_ids)
         self._since_sync = 0
         self._last_sync = time.monotonic()
-        return len(records)
+        return copied
+
+    def _load(self, run_id: str) -> ConsistRecord | None:
+        return _load(self._layout, run_id)
 
     def rebuild(self) -> int:
         """Re-import every snapshot under run_dir into the store; return the run count."""
@@ -112,13 +112,14 @@ class StoreSync:
                 batch = run_ids[start : start + _REBUILD_BATCH]
                 records = [r for r in (_load(self._layout, i) for i in batch) if r is not None]
                 self._store.record_runs(records)
-            pending = self._journal.list()
-        self._journal.clear(pending)
+            # Pending entries are now redundant; consuming them keeps the journal short.
+            self._store.ingest_journal(self._journal, self._load)
         return len(run_ids)
 
     def sync_at_exit(self) -> None:
         try:
             self.sync(blocking=True)
+            self._journal.close()
         except (StoreError, OSError) as exc:
             # The snapshots are safe; the next process that syncs will copy them.
             logger.warning("consist: runs left pending for the store: %s", exc)

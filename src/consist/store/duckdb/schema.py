@@ -74,6 +74,8 @@ DDL = (
     _table("runs", RUN_COLUMNS, "id"),
     _table("artifacts", ARTIFACT_COLUMNS, "id"),
     _table("run_artifacts", LINK_COLUMNS, "run_id, artifact_id, direction"),
+    # How far each pending-journal file has been copied in (see persist/journal.py).
+    "CREATE TABLE IF NOT EXISTS consist_journal (file VARCHAR PRIMARY KEY, consumed BIGINT)",
 )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from consist.fs.layout import RunLayout
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
+from consist.persist.journal import PendingJournal
 from consist.store.base import RunQuery
 from consist.store.duckdb import read, write
 from consist.store.duckdb.connect import DuckDBConnector
@@ -29,6 +30,22 @@ class DuckDBStore:
     def record_runs(self, records: Sequence[ConsistRecord]) -> None:
         with self.session() as conn:
             write.upsert_records(conn, records, self._layout.state_dir)
+
+    def ingest_journal(self, journal: PendingJournal, load: Callable[[str], Any]) -> int:
+        """Copy runs listed in the pending journal into the store; return how many.
+
+        Must run inside :meth:`session` so scanning and committing see one lock holder.
+        """
+        with self.session() as conn:
+            consumed = write.read_journal_offsets(conn)
+            chunks = journal.scan(consumed)
+            run_ids = list(dict.fromkeys(i for chunk in chunks for i in chunk.run_ids))
+            records = [r for r in map(load, run_ids) if r is not None]
+            offsets = {chunk.name: chunk.end_offset for chunk in chunks}
+            write.upsert_records(conn, records, self._layout.state_dir, offsets)
+            consumed.update(offsets)
+            write.forget_journal_files(conn, journal.remove_consumed(consumed))
+            return len(records)
 
     def get_run(self, run_id: str) -> Run | None:
         with self.session() as conn:

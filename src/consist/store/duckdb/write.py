@@ -17,9 +17,18 @@ from consist.model.run import ConsistRecord
 from consist.store.duckdb.schema import ARTIFACT_COLUMNS, LINK_COLUMNS, RUN_COLUMNS
 
 
-def upsert_records(conn: Any, records: Sequence[ConsistRecord], scratch_dir: str) -> None:
-    """Insert or replace runs, artifacts and links of ``records`` in one transaction."""
-    if not records:
+def upsert_records(
+    conn: Any,
+    records: Sequence[ConsistRecord],
+    scratch_dir: str,
+    journal_offsets: dict[str, int] | None = None,
+) -> None:
+    """Insert or replace runs, artifacts and links of ``records`` in one transaction.
+
+    ``journal_offsets`` (journal file -> consumed bytes) commit in the same transaction,
+    so the store never claims a run it does not hold, nor holds one it will copy twice.
+    """
+    if not records and not journal_offsets:
         return
     runs: dict[str, dict[str, Any]] = {}
     artifacts: dict[str, dict[str, Any]] = {}
@@ -42,6 +51,8 @@ def upsert_records(conn: Any, records: Sequence[ConsistRecord], scratch_dir: str
         _bulk_upsert(conn, "runs", RUN_COLUMNS, runs.values(), scratch_dir)
         _bulk_upsert(conn, "artifacts", ARTIFACT_COLUMNS, artifacts.values(), scratch_dir)
         _bulk_upsert(conn, "run_artifacts", LINK_COLUMNS, links.values(), scratch_dir)
+        for name, offset in (journal_offsets or {}).items():
+            conn.execute("INSERT OR REPLACE INTO consist_journal VALUES (?, ?)", [name, offset])
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -69,3 +80,12 @@ def _bulk_upsert(
         )
     finally:
         os.unlink(path)
+
+
+def read_journal_offsets(conn: Any) -> dict[str, int]:
+    return dict(conn.execute("SELECT file, consumed FROM consist_journal").fetchall())
+
+
+def forget_journal_files(conn: Any, names: list[str]) -> None:
+    if names:
+        conn.execute("DELETE FROM consist_journal WHERE list_contains(?, file)", [names])
