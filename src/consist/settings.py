@@ -17,6 +17,8 @@ MAX_TAG_LENGTH = int(os.environ.get("CONSIST_MAX_TAG_LENGTH", "200"))
 SYNC_EVERY_RUNS = int(os.environ.get("CONSIST_SYNC_EVERY_RUNS", "500"))
 #: Seconds after which pending runs trigger an opportunistic store sync.
 SYNC_EVERY_SECONDS = float(os.environ.get("CONSIST_SYNC_EVERY_SECONDS", "30"))
+#: How long close() / interpreter exit waits for the store before leaving runs pending.
+EXIT_SYNC_TIMEOUT_SECONDS = float(os.environ.get("CONSIST_EXIT_SYNC_TIMEOUT", "15"))
 #: Files at least this large get an on-disk digest memo, so a new process never re-reads
 #: them while unchanged; smaller files hash faster than a memo file is written.
 DIGEST_MEMO_MIN_BYTES = int(os.environ.get("CONSIST_DIGEST_MEMO_MIN_BYTES", str(256 * 1024)))

@@ -23,6 +23,7 @@ from consist.fs.layout import RunLayout
 from consist.model.run import ConsistRecord
 from consist.persist.journal import PendingJournal
 from consist.persist.snapshot import list_snapshot_ids, read_snapshot
+from consist.settings import EXIT_SYNC_TIMEOUT_SECONDS
 from consist.store.duckdb.connect import StoreBusy
 from consist.store.duckdb.store import DuckDBStore
 from consist.store.memory import MemoryStore
@@ -39,7 +40,9 @@ class SnapshotMemoryStore(MemoryStore):
         super().__init__()
         self._layout = layout
 
-    def session(self, *, blocking: bool = True) -> AbstractContextManager[None]:
+    def session(
+        self, *, blocking: bool = True, timeout: float | None = None
+    ) -> AbstractContextManager[None]:
         return nullcontext()
 
     def refresh(self) -> None:
@@ -84,13 +87,13 @@ class StoreSync:
         ):
             self.sync(blocking=False)
 
-    def sync(self, *, blocking: bool = True) -> int:
+    def sync(self, *, blocking: bool = True, timeout: float | None = None) -> int:
         """Copy pending snapshots into the store; return how many runs were copied."""
         if isinstance(self._store, SnapshotMemoryStore):
             self._store.refresh()
             return 0
         try:
-            with self._store.session(blocking=blocking):
+            with self._store.session(blocking=blocking, timeout=timeout):
                 copied = self._store.ingest_journal(self._journal, self._load)
         except StoreBusy:
             return 0
@@ -118,7 +121,8 @@ class StoreSync:
 
     def sync_at_exit(self) -> None:
         try:
-            self.sync(blocking=True)
+            # Bounded: a DuckDB shell left open on the file must not hang interpreter exit.
+            self.sync(blocking=True, timeout=EXIT_SYNC_TIMEOUT_SECONDS)
             self._journal.close()
         except (StoreError, OSError) as exc:
             # The snapshots are safe; the next process that syncs will copy them.

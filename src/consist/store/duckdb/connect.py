@@ -39,12 +39,12 @@ class DuckDBConnector:
         self._schema_ready = False
 
     @contextmanager
-    def session(self, *, blocking: bool = True) -> Iterator[Any]:
+    def session(self, *, blocking: bool = True, timeout: float | None = None) -> Iterator[Any]:
         existing = getattr(self._local, "conn", None)
         if existing is not None:
             yield existing
             return
-        conn = self._open(blocking)
+        conn = self._open(blocking, self._lock_timeout if timeout is None else timeout)
         self._local.conn = conn
         try:
             if not self._schema_ready:
@@ -55,13 +55,13 @@ class DuckDBConnector:
             self._local.conn = None
             conn.close()
 
-    def _open(self, blocking: bool) -> Any:
+    def _open(self, blocking: bool, timeout: float) -> Any:
         import duckdb
 
         directory = os.path.dirname(self.db_path)
         if directory:
             os.makedirs(directory, exist_ok=True)
-        deadline = time.monotonic() + self._lock_timeout
+        deadline = time.monotonic() + timeout
         delay = 0.002
         while True:
             try:
@@ -79,7 +79,7 @@ class DuckDBConnector:
                 if time.monotonic() > deadline:
                     raise StoreError(
                         f"The DuckDB store {self.db_path} stayed locked by another process for "
-                        f"{self._lock_timeout:.0f} s.",
+                        f"{timeout:.0f} s.",
                         cause=str(exc),
                         fix="Close long-lived connections to the file (e.g. a DuckDB shell), or "
                         "raise CONSIST_STORE_LOCK_TIMEOUT.",

@@ -22,9 +22,9 @@ class DuckDBStore:
         self.db_path = self._connector.db_path
 
     @contextmanager
-    def session(self, *, blocking: bool = True) -> Iterator[Any]:
+    def session(self, *, blocking: bool = True, timeout: float | None = None) -> Iterator[Any]:
         """One connection for a group of operations; raises StoreBusy if not blocking."""
-        with self._connector.session(blocking=blocking) as conn:
+        with self._connector.session(blocking=blocking, timeout=timeout) as conn:
             yield conn
 
     def record_runs(self, records: Sequence[ConsistRecord]) -> None:
