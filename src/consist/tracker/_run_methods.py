@@ -134,7 +134,7 @@ class RunMethods:
             cache=CacheOptions(cache_mode, cache_version, cache_epoch, code_identity,
                                code_identity_extra_deps),
             output_policy=OutputPolicyOptions(output_missing, output_mismatch),
-            caller_file=caller_file(1),
+            caller_file=caller_file(),
         )  # fmt: skip
         return _TraceContext(self, request)
 
@@ -175,7 +175,7 @@ class RunMethods:
             config=config, inputs=inputs, tags=tags, description=description,
             cache=CacheOptions(cache_mode, cache_version, cache_epoch, code_identity,
                                code_identity_extra_deps),
-            artifact_dir=artifact_dir, caller_file=caller_file(1), meta=dict(kwargs), **fields,
+            artifact_dir=artifact_dir, caller_file=caller_file(), meta=dict(kwargs), **fields,
         )  # fmt: skip
         active = flow.begin(self._services, request)
         manager = self._activated(active)

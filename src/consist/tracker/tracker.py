@@ -198,11 +198,19 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
         return self._active
 
 
-def caller_file(depth: int) -> str | None:
-    """Source file of the frame ``depth`` levels above the caller (code identity for trace)."""
-    try:
-        frame = sys._getframe(depth + 1)
-    except ValueError:
-        return None
-    filename = frame.f_code.co_filename
-    return filename if os.path.isfile(filename) else None
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def caller_file() -> str | None:
+    """Source file of the first frame outside Consist (and contextlib): the user's code.
+
+    ``trace`` and ``begin_run`` have no function to hash, so under ``callable_*`` code
+    identity they hash the file containing the ``with`` / ``begin_run`` statement.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PACKAGE_DIR) and not filename.endswith("contextlib.py"):
+            return filename if os.path.isfile(filename) else None
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
