@@ -136,7 +136,14 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
                        persist=cache_mode is not CacheMode.READONLY)  # fmt: skip
     for item in resolved:
         if item.role != "identity":
-            active.inputs[item.name] = input_artifact(item, layout, run.id)
+            # List inputs are named by file name; two "data.csv" must both be recorded.
+            key, n = item.name, 1
+            while key in active.inputs:
+                n += 1
+                key = f"{item.name}#{n}"
+            artifact = input_artifact(item, layout, run.id)
+            artifact.key = key
+            active.inputs[key] = artifact
     decision = lookup_cache(services.completed, identity.signature, cache_mode)
     if decision.hit is not None:
         active.reused = decision.hit
@@ -163,6 +170,8 @@ def run_function(
     activate: Callable[[ActiveRun], AbstractContextManager[Any]],
 ) -> RunResult:
     """``Tracker.run``: begin, call ``fn`` unless the cache hits, finish."""
+    if request.fn is not None:
+        python.check_runtime_kwargs(request.fn, request.execution.runtime_kwargs)
     active = begin(services, request)
     with activate(active):
         if active.cache_hit:
@@ -210,8 +219,10 @@ def apply_output_policy(services: Services, active: ActiveRun) -> None:
         target = path.path if isinstance(path, Artifact) else path
         if key not in active.outputs and os.path.exists(target):
             log_output(services, active, target, key)
+    logged_paths = {artifact.abs_path for artifact in active.outputs.values()}
     for key, path in active.planned.items():
-        if key not in active.outputs and os.path.exists(path):
+        # A planned file already returned under another key is not logged twice.
+        if key not in active.outputs and path not in logged_paths and os.path.exists(path):
             log_output(services, active, path, key)
     expected = set(active.request.outputs or ()) | set(active.request.output_paths or ())
     missing = sorted(expected - set(active.outputs))
@@ -265,9 +276,15 @@ def log_input(services: Services, active: ActiveRun, path: Any, key: str,
 
 
 def flush(services: Services, active: ActiveRun) -> None:
-    """Rewrite the running snapshot after log_* calls (JSON only; the store syncs at the end)."""
+    """Persist the running record after log_* calls: the JSON snapshot, then the store.
+
+    The reference promises log_artifact / log_artifacts / log_meta reach the database
+    at once, so the running row is upserted now; finish() upserts the final row later.
+    """
     if active.persist and not active.ended:
-        write_snapshot(services.layout, active.record(), update_latest=False)
+        record = active.record()
+        write_snapshot(services.layout, record, update_latest=False)
+        services.store.record_runs([record])
 
 
 def finish(services: Services, active: ActiveRun, status: RunStatus,

@@ -65,16 +65,26 @@ def bind_arguments(
                 kwargs[item.name] = Path(item.abs_path)
     if config is not None and "config" in names and "config" not in kwargs:
         kwargs["config"] = config
-    for key, value in (runtime_kwargs or {}).items():
-        if key not in names and not var_kw:
+    check_runtime_kwargs(fn, runtime_kwargs)
+    kwargs.update(runtime_kwargs or {})
+    return kwargs
+
+
+def check_runtime_kwargs(fn: Callable[..., Any], runtime_kwargs: Mapping[str, Any] | None) -> None:
+    """Reject runtime kwargs ``fn`` cannot take, before the cache lookup hides the typo."""
+    if not runtime_kwargs:
+        return
+    names, var_kw, _ = _parameters(fn)
+    if var_kw:
+        return
+    for key in runtime_kwargs:
+        if key not in names:
             raise ConfigError(
                 f"runtime_kwargs has {key!r}, but {getattr(fn, '__name__', fn)!r} takes no "
                 f"parameter of that name (it takes: {', '.join(sorted(names)) or 'none'}).",
                 fix="Rename the runtime kwarg or add the parameter to the function.",
                 parameter="runtime_kwargs",
             )
-        kwargs[key] = value
-    return kwargs
 
 
 def is_artifact_like(value: Any) -> bool:

@@ -3,9 +3,9 @@
 Modes (see :class:`consist.options.CodeIdentityMode`):
 
 * ``repo_git`` - commit of the git repository holding the code, plus a digest of
-  uncommitted changes to tracked files (``git diff HEAD``). Captured once per
-  repository per process: git is a subprocess (milliseconds), and a step's code does
-  not change under a running process in the workflows we serve.
+  uncommitted changes to tracked files (``git diff HEAD``). git is a subprocess
+  (milliseconds), so the state is reused for up to GIT_STATE_TTL_SECONDS, and read
+  again at once when the step's own source file changed since (a stat per call).
 * ``callable_module`` - content digest of the file defining the function (memoised by
   stat through the FileDigester, so an edit is seen at once).
 * ``callable_source`` - digest of the function's own source text.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +47,18 @@ class _GitState:
     dirty_digest: str | None
 
 
-# repo root (or "" for "no repo") -> state; see module docstring for why per process.
-_git_states: dict[str, _GitState | None] = {}
+GIT_STATE_TTL_SECONDS = 2.0
+
+
+@dataclass(slots=True)
+class _GitCacheEntry:
+    state: _GitState | None
+    checked_at: float
+    source_keys: dict[str, tuple[int, int, int]]
+
+
+# repo root -> last git state read; see the module docstring for the refresh rule.
+_git_states: dict[str, _GitCacheEntry] = {}
 # directory -> repo root ("" = not in a repo)
 _repo_roots: dict[str, str] = {}
 _source_digests: dict[Any, str] = {}
@@ -80,7 +91,7 @@ def _base_identity(
 ) -> CodeIdentity:
     if mode is CodeIdentityMode.REPO_GIT:
         start = os.path.dirname(source_file) if source_file else os.getcwd()
-        state = _git_state(start)
+        state = _git_state(start, source_file)
         if state is not None:
             text = f"git:{state.commit}:{state.dirty_digest or 'clean'}"
             return CodeIdentity(
@@ -142,14 +153,29 @@ def _repo_root(directory: str) -> str:
     return root
 
 
-def _git_state(directory: str) -> _GitState | None:
+def _source_key(path: str | None) -> tuple[int, int, int] | None:
+    if path is None:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _git_state(directory: str, source_file: str | None) -> _GitState | None:
     root = _repo_root(directory)
     if not root:
         return None
-    if root in _git_states:
-        return _git_states[root]
+    now = time.monotonic()
+    key = _source_key(source_file)
+    entry = _git_states.get(root)
+    if entry is not None and now - entry.checked_at < GIT_STATE_TTL_SECONDS:
+        seen = entry.source_keys.setdefault(source_file or "", key)  # type: ignore[arg-type]
+        if seen == key:
+            return entry.state
     state = _read_git_state(root)
-    _git_states[root] = state
+    _git_states[root] = _GitCacheEntry(state, now, {source_file or "": key})  # type: ignore[dict-item]
     return state
 
 

@@ -105,19 +105,21 @@ class StoreSync:
         return _load(self._layout, run_id)
 
     def rebuild(self) -> int:
-        """Re-import every snapshot under run_dir into the store; return the run count."""
+        """Re-import every readable snapshot under run_dir; return how many were imported."""
         if isinstance(self._store, SnapshotMemoryStore):
             self._store.refresh()
             return self._store.count_runs()
         run_ids = list_snapshot_ids(self._layout)
+        imported = 0
         with self._store.session():
             for start in range(0, len(run_ids), _REBUILD_BATCH):
                 batch = run_ids[start : start + _REBUILD_BATCH]
                 records = [r for r in (_load(self._layout, i) for i in batch) if r is not None]
                 self._store.record_runs(records)
+                imported += len(records)
             # Pending entries are now redundant; consuming them keeps the journal short.
             self._store.ingest_journal(self._journal, self._load)
-        return len(run_ids)
+        return imported
 
     def sync_at_exit(self) -> None:
         try:

@@ -8,6 +8,7 @@ cleanup) changes nothing. Reads never write.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -53,6 +54,37 @@ class MetadataStore(Protocol):
         ...
 
     def count_runs(self) -> int: ...
+
+
+def metadata_kind(value: Any) -> str:
+    """How a ``metadata=`` filter value is compared, identically in every store.
+
+    Scalars compare by JSON type and value (``1`` matches ``1.0``; ``True`` does not
+    match ``1``); lists and dicts compare by their key-sorted JSON text.
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "str"
+    return "json"
+
+
+def canonical_meta_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def metadata_matches(stored: Any, wanted: Any) -> bool:
+    """Python twin of the SQL comparison built in store/duckdb/read.py."""
+    kind = metadata_kind(wanted)
+    if kind != metadata_kind(stored):
+        return False
+    if kind == "json":
+        return canonical_meta_json(stored) == canonical_meta_json(wanted)
+    return bool(stored == wanted)
 
 
 def run_sort_key(order: str):  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
-from consist.store.base import RunQuery, run_sort_key
+from consist.store.base import RunQuery, metadata_matches, run_sort_key
 
 
 class MemoryStore:
@@ -64,6 +64,6 @@ def _matches(run: Run, query: RunQuery) -> bool:
         return False
     if query.metadata:
         for key, value in query.metadata.items():
-            if key not in run.meta or run.meta[key] != value:
+            if key not in run.meta or not metadata_matches(run.meta[key], value):
                 return False
     return True

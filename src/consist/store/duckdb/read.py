@@ -8,7 +8,7 @@ from typing import Any
 from consist.fs.layout import RunLayout
 from consist.model.artifact import ARTIFACT_FIELDS, Artifact
 from consist.model.run import RUN_FIELDS, Run
-from consist.store.base import RunQuery
+from consist.store.base import RunQuery, canonical_meta_json, metadata_kind
 
 _TIMESTAMP_FIELDS = frozenset({"created_at", "started_at", "ended_at"})
 
@@ -59,6 +59,36 @@ def _row_to_artifact(row: tuple[Any, ...], layout: RunLayout | None) -> Artifact
     return Artifact.from_dict(data, abs_path=abs_path)
 
 
+_JSON_TYPE_OF_KIND = {
+    "str": "('VARCHAR')",
+    "bool": "('BOOLEAN')",
+    "number": "('BIGINT', 'UBIGINT', 'DOUBLE')",
+    "null": "('NULL')",
+    "json": "('OBJECT', 'ARRAY')",
+}
+
+
+def _metadata_clause(path: str, value: Any) -> tuple[str, list[Any]]:
+    """SQL twin of store.base.metadata_matches for one ``metadata=`` entry."""
+    kind = metadata_kind(value)
+    clause = f"json_type(r.meta, ?) IN {_JSON_TYPE_OF_KIND[kind]}"
+    params: list[Any] = [path]
+    if kind == "str":
+        clause += " AND json_extract_string(r.meta, ?) = ?"
+        params += [path, value]
+    elif kind == "bool":
+        clause += " AND CAST(json_extract(r.meta, ?) AS VARCHAR) = ?"
+        params += [path, "true" if value else "false"]
+    elif kind == "number":
+        clause += " AND CAST(json_extract(r.meta, ?) AS DOUBLE) = ?"
+        params += [path, float(value)]
+    elif kind == "json":
+        # Rows are written with sorted keys (write.py), so canonical text compares.
+        clause += " AND CAST(json_extract(r.meta, ?) AS VARCHAR) = ?"
+        params += [path, canonical_meta_json(value)]
+    return f"({clause})", params
+
+
 def build_run_query(query: RunQuery) -> tuple[str, list[Any]]:
     """SQL and parameters for a RunQuery (the SQL twin of MemoryStore._matches)."""
     where: list[str] = []
@@ -72,9 +102,9 @@ def build_run_query(query: RunQuery) -> tuple[str, list[Any]]:
         where.append("list_has_all(r.tags, ?)")
         params.append(list(query.tags))
     for key, value in (query.metadata or {}).items():
-        where.append("json_extract(r.meta, ?) = CAST(? AS JSON)")
-        params.append("$." + json.dumps(key))
-        params.append(json.dumps(value, separators=(",", ":")))
+        clause, values = _metadata_clause("$." + json.dumps(key), value)
+        where.append(clause)
+        params.extend(values)
     sql = f"SELECT {RUN_SELECT} FROM runs r"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -66,11 +66,17 @@ def _bulk_upsert(
     rows: Iterable[dict[str, Any]],
     scratch_dir: str,
 ) -> None:
-    lines = [json.dumps({c: row.get(c) for c in columns}, default=repr) for row in rows]
+    # Sorted keys and raw UTF-8 make nested JSON compare by text (see read.py).
+    lines = [
+        json.dumps(
+            {c: row.get(c) for c in columns}, default=repr, sort_keys=True, ensure_ascii=False
+        )
+        for row in rows
+    ]
     if not lines:
         return
     path = os.path.join(scratch_dir, f"upsert-{table}-{os.getpid()}.ndjson")
-    write_bytes_atomic(path, ("\n".join(lines) + "\n").encode())
+    write_bytes_atomic(path, ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
     spec = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
     try:
         conn.execute(
