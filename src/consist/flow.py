@@ -36,7 +36,7 @@ from consist.identity.signature import RunIdentity, compute_signature
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run, RunResult, RunStatus
 from consist.options import CacheMode, CodeIdentityMode, OutputAction
-from consist.persist.snapshot import write_snapshot
+from consist.persist.snapshot import encode_record, write_snapshot
 from consist.request.spec import RunRequest
 from consist.services import Services
 
@@ -300,14 +300,15 @@ def finish(services: Services, active: ActiveRun, status: RunStatus,
     active.ended = True
     record = active.record()
     if active.persist:
-        path = write_snapshot(services.layout, record, update_latest=True)
+        data = encode_record(record)
+        path = write_snapshot(services.layout, record, update_latest=True, data=data)
         if status is RunStatus.COMPLETED and not active.cache_hit:
             services.completed.record(record, path)
             for artifact in record.outputs:
                 if artifact.hash and artifact.abs_path and artifact.run_id == run.id:
                     services.produced.record(artifact.abs_path, ProducedFile(
                         run.signature or "", artifact.hash, run.id, artifact.id))  # fmt: skip
-        services.sync.note_recorded(record)
+        services.sync.note_recorded(record, data)
     hooks = services.hooks
     if status is RunStatus.COMPLETED:
         hooks.emit(hooks.on_complete, run, list(record.outputs))

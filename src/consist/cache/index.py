@@ -57,7 +57,15 @@ class CompletedIndex:
         signature = record.run.signature
         if not signature:
             return
-        link_atomic(snapshot_path, self._path(signature))
+        target = self._path(signature)
+        try:
+            # First completion of a signature: one link, no temp file + rename.
+            os.link(snapshot_path, target)
+        except FileExistsError:
+            link_atomic(snapshot_path, target)
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            link_atomic(snapshot_path, target)
         self._memo[signature] = record
 
     def forget(self, signature: str) -> None:

@@ -26,7 +26,7 @@ def lookup_cache(completed: CompletedIndex, signature: str, mode: CacheMode) -> 
         return CacheDecision(None, "no completed run with this signature")
     # Lazy validation: a hit is only as good as its files. One stat per output.
     for artifact in record.outputs:
-        if not os.path.exists(artifact.path):
+        if not os.path.exists(artifact.abs_path or artifact.uri):
             completed.forget(signature)
             return CacheDecision(
                 None, f"cached output {artifact.key!r} is missing at {artifact.path}"

@@ -27,11 +27,11 @@ _HOST = socket.gethostname().replace("-", "_") or "host"
 
 @dataclass(frozen=True, slots=True)
 class JournalChunk:
-    """New complete lines of one journal file: run ids and the offset after them."""
+    """New complete lines of one journal file and the offset after them."""
 
     name: str
     end_offset: int
-    run_ids: list[str]
+    lines: list[bytes]
 
 
 class PendingJournal:
@@ -42,8 +42,9 @@ class PendingJournal:
         self._pid = os.getpid()
         self._lock = threading.Lock()
 
-    def append(self, run_id: str) -> None:
-        data = (run_id + "\n").encode()
+    def append(self, line: bytes) -> None:
+        """Append one record line (JSON without raw newlines)."""
+        data = line + b"\n"
         with self._lock:
             if self._fd is None or self._pid != os.getpid():
                 self._open()
@@ -71,8 +72,8 @@ class PendingJournal:
                 continue
             complete = data.rfind(b"\n") + 1  # a line being appended right now waits
             if complete:
-                ids = data[:complete].decode().split()
-                chunks.append(JournalChunk(name, start + complete, ids))
+                lines = [line for line in data[:complete].split(b"\n") if line]
+                chunks.append(JournalChunk(name, start + complete, lines))
         return chunks
 
     def remove_consumed(self, consumed: dict[str, int]) -> list[str]:

@@ -55,10 +55,15 @@ def _artifact(item: dict[str, Any], layout: RunLayout) -> Artifact:
     return Artifact.from_dict(item, abs_path=layout.from_uri(item["uri"]))
 
 
-def write_snapshot(layout: RunLayout, record: ConsistRecord, *, update_latest: bool) -> str:
-    """Write the run's snapshot atomically; optionally point consist.json at it."""
+def write_snapshot(
+    layout: RunLayout, record: ConsistRecord, *, update_latest: bool, data: bytes | None = None
+) -> str:
+    """Write the run's snapshot atomically; optionally point consist.json at it.
+
+    ``data`` is the record already encoded by :func:`encode_record`, when the caller has it.
+    """
     path = layout.snapshot_path(record.run.id)
-    write_bytes_atomic(path, encode_record(record))
+    write_bytes_atomic(path, data if data is not None else encode_record(record))
     if update_latest:
         link_atomic(path, layout.latest_snapshot)
     return path

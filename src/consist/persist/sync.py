@@ -15,6 +15,7 @@ are picked up by the next one. ``rebuild`` re-imports every snapshot.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from contextlib import AbstractContextManager, nullcontext
 
@@ -22,7 +23,7 @@ from consist.errors import StoreError
 from consist.fs.layout import RunLayout
 from consist.model.run import ConsistRecord
 from consist.persist.journal import PendingJournal
-from consist.persist.snapshot import list_snapshot_ids, read_snapshot
+from consist.persist.snapshot import decode_record, list_snapshot_ids, read_snapshot
 from consist.settings import EXIT_SYNC_TIMEOUT_SECONDS
 from consist.store.duckdb.connect import StoreBusy
 from consist.store.duckdb.store import DuckDBStore
@@ -73,36 +74,64 @@ class StoreSync:
         self._every_seconds = every_seconds
         self._since_sync = 0
         self._last_sync = time.monotonic()
+        # One sync at a time per process: two would upsert the same journal offsets.
+        self._sync_lock = threading.Lock()
+        self._background: threading.Thread | None = None
 
-    def note_recorded(self, record: ConsistRecord) -> None:
-        """Called after a run's final snapshot; syncs now and then, without waiting."""
+    def note_recorded(self, record: ConsistRecord, data: bytes) -> None:
+        """Called after a run's final snapshot (``data`` is its JSON); syncs now and then."""
         if isinstance(self._store, SnapshotMemoryStore):
             self._store.record_runs([record])
             return
-        self._journal.append(record.run.id)
+        self._journal.append(data)
         self._since_sync += 1
         if (
             self._since_sync >= self._every_runs
             or time.monotonic() - self._last_sync >= self._every_seconds
         ):
+            self._sync_in_background()
+
+    def _sync_in_background(self) -> None:
+        # The batch (~100 ms per 500 runs) runs beside the caller's next steps, not in them.
+        if self._background is not None and self._background.is_alive():
+            return
+        self._since_sync = 0
+        self._last_sync = time.monotonic()
+        self._background = threading.Thread(
+            target=self._background_sync, name="consist-store-sync", daemon=True
+        )
+        self._background.start()
+
+    def _background_sync(self) -> None:
+        try:
             self.sync(blocking=False)
+        except Exception as exc:  # never surfaces in user code; the next sync retries
+            logger.warning("consist: background store sync failed: %s", exc)
 
     def sync(self, *, blocking: bool = True, timeout: float | None = None) -> int:
-        """Copy pending snapshots into the store; return how many runs were copied."""
+        """Copy pending runs into the store; return how many runs were copied."""
         if isinstance(self._store, SnapshotMemoryStore):
             self._store.refresh()
             return 0
+        if not self._sync_lock.acquire(blocking=blocking):
+            return 0
         try:
             with self._store.session(blocking=blocking, timeout=timeout):
-                copied = self._store.ingest_journal(self._journal, self._load)
+                copied = self._store.ingest_journal(self._journal, self._decode)
         except StoreBusy:
             return 0
+        finally:
+            self._sync_lock.release()
         self._since_sync = 0
         self._last_sync = time.monotonic()
         return copied
 
-    def _load(self, run_id: str) -> ConsistRecord | None:
-        return _load(self._layout, run_id)
+    def _decode(self, line: bytes) -> ConsistRecord | None:
+        try:
+            return decode_record(line, self._layout)
+        except (ValueError, KeyError, TypeError) as exc:
+            logger.warning("consist: skipping an unreadable journal line: %s", exc)
+            return None
 
     def rebuild(self) -> int:
         """Re-import every readable snapshot under run_dir; return how many were imported."""
@@ -111,14 +140,14 @@ class StoreSync:
             return self._store.count_runs()
         run_ids = list_snapshot_ids(self._layout)
         imported = 0
-        with self._store.session():
+        with self._sync_lock, self._store.session():
             for start in range(0, len(run_ids), _REBUILD_BATCH):
                 batch = run_ids[start : start + _REBUILD_BATCH]
                 records = [r for r in (_load(self._layout, i) for i in batch) if r is not None]
                 self._store.record_runs(records)
                 imported += len(records)
             # Pending entries are now redundant; consuming them keeps the journal short.
-            self._store.ingest_journal(self._journal, self._load)
+            self._store.ingest_journal(self._journal, self._decode)
         return imported
 
     def sync_at_exit(self) -> None:

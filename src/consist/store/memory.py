@@ -30,7 +30,9 @@ class MemoryStore:
         record = self._records.get(run_id)
         if record is None:
             return [], []
-        return list(record.inputs), list(record.outputs)
+        # Sorted by key, like the SQL store, so both implementations agree.
+        by_key = lambda artifact: artifact.key  # noqa: E731
+        return sorted(record.inputs, key=by_key), sorted(record.outputs, key=by_key)
 
     def count_runs(self) -> int:
         return len(self._records)

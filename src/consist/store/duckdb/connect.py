@@ -26,7 +26,13 @@ class StoreBusy(Exception):
 
 def _is_lock_error(exc: BaseException) -> bool:
     text = str(exc).lower()
-    return "lock" in text or "conflicting" in text or "resource temporarily unavailable" in text
+    return (
+        "lock" in text
+        or "conflicting" in text
+        or "resource temporarily unavailable" in text
+        # Another process is creating the file right now (it exists, still empty).
+        or "not a valid duckdb database file" in text
+    )
 
 
 class DuckDBConnector:
@@ -36,7 +42,7 @@ class DuckDBConnector:
         self.db_path = os.path.abspath(db_path)
         self._lock_timeout = lock_timeout
         self._local = threading.local()
-        self._schema_ready = False
+        self._thread_lock = threading.Lock()
 
     @contextmanager
     def session(self, *, blocking: bool = True, timeout: float | None = None) -> Iterator[Any]:
@@ -44,16 +50,32 @@ class DuckDBConnector:
         if existing is not None:
             yield existing
             return
-        conn = self._open(blocking, self._lock_timeout if timeout is None else timeout)
-        self._local.conn = conn
+        wait = self._lock_timeout if timeout is None else timeout
+        # Threads of one process take turns too: two connections upserting the same
+        # rows would fail with a DuckDB transaction conflict (e.g. background sync vs
+        # log_meta), and one session at a time is all the file lock allows across
+        # processes anyway.
+        if not self._thread_lock.acquire(timeout=wait if blocking else 0):
+            if not blocking:
+                raise StoreBusy(self.db_path)
+            raise StoreError(
+                f"Another thread held the DuckDB store {self.db_path} for {wait:.0f} s.",
+                fix="Avoid long-running work inside Tracker.engine connections.",
+                path=self.db_path,
+            )
         try:
-            if not self._schema_ready:
+            conn = self._open(blocking, wait)
+            self._local.conn = conn
+            try:
+                # Every session: the file may have been deleted or replaced meanwhile,
+                # and the check costs far less than the connect itself.
                 ensure_schema(conn, self.db_path)
-                self._schema_ready = True
-            yield conn
+                yield conn
+            finally:
+                self._local.conn = None
+                conn.close()
         finally:
-            self._local.conn = None
-            conn.close()
+            self._thread_lock.release()
 
     def _open(self, blocking: bool, timeout: float) -> Any:
         import duckdb

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from consist.fs.layout import RunLayout
 from consist.model.artifact import ARTIFACT_FIELDS, Artifact
 from consist.model.run import RUN_FIELDS, Run
-from consist.store.base import RunQuery, canonical_meta_json, metadata_kind
+from consist.store.base import RunQuery, metadata_kind, metadata_matches
 
 _TIMESTAMP_FIELDS = frozenset({"created_at", "started_at", "ended_at"})
 
@@ -18,8 +19,13 @@ def _select_list(fields: tuple[str, ...], alias: str) -> str:
     for name in fields:
         column = f'{alias}."{name}"'
         if name in _TIMESTAMP_FIELDS:
-            # Back to the ISO-8601 UTC text the snapshots use.
-            parts.append(f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%f') || '+00:00'")
+            # Back to the ISO-8601 UTC text the snapshots use: like datetime.isoformat(),
+            # no fraction when the microseconds are zero.
+            parts.append(
+                f"CASE WHEN microsecond({column}) % 1000000 = 0 "
+                f"THEN strftime({column}, '%Y-%m-%dT%H:%M:%S') "
+                f"ELSE strftime({column}, '%Y-%m-%dT%H:%M:%S.%f') END || '+00:00'"
+            )
         elif name == "meta":
             parts.append(f"CAST({column} AS VARCHAR)")
         else:
@@ -79,13 +85,20 @@ def _metadata_clause(path: str, value: Any) -> tuple[str, list[Any]]:
     elif kind == "bool":
         clause += " AND CAST(json_extract(r.meta, ?) AS VARCHAR) = ?"
         params += [path, "true" if value else "false"]
+    elif kind == "number" and isinstance(value, int) and abs(value) < 2**127:
+        # Integers compare exactly (64-bit seeds must not match their neighbours); an
+        # integral float stored as 1.0 still matches 1.
+        clause = (
+            "(json_type(r.meta, ?) IN ('BIGINT', 'UBIGINT') AND "
+            "CAST(json_extract(r.meta, ?) AS HUGEINT) = CAST(? AS HUGEINT)) OR "
+            "(json_type(r.meta, ?) = 'DOUBLE' AND CAST(json_extract(r.meta, ?) AS DOUBLE) = ?)"
+        )
+        params = [path, path, str(value), path, path, float(value)]
     elif kind == "number":
         clause += " AND CAST(json_extract(r.meta, ?) AS DOUBLE) = ?"
         params += [path, float(value)]
-    elif kind == "json":
-        # Rows are written with sorted keys (write.py), so canonical text compares.
-        clause += " AND CAST(json_extract(r.meta, ?) AS VARCHAR) = ?"
-        params += [path, canonical_meta_json(value)]
+    # kind "json" (lists, dicts): only the type is checked in SQL; the value is compared
+    # in Python (see query_runs), because DuckDB and Python print floats differently.
     return f"({clause})", params
 
 
@@ -120,8 +133,16 @@ def build_run_query(query: RunQuery) -> tuple[str, list[Any]]:
 
 
 def query_runs(conn: Any, query: RunQuery) -> list[Run]:
-    sql, params = build_run_query(query)
-    return [_row_to_run(row) for row in conn.execute(sql, params).fetchall()]
+    nested = {k: v for k, v in (query.metadata or {}).items() if metadata_kind(v) == "json"}
+    if not nested:
+        sql, params = build_run_query(query)
+        return [_row_to_run(row) for row in conn.execute(sql, params).fetchall()]
+    # Nested metadata filters: SQL narrows by type, Python compares the values, and the
+    # limit applies after that (rare filters, so the extra rows are cheap).
+    sql, params = build_run_query(replace(query, limit=None))
+    runs = [_row_to_run(row) for row in conn.execute(sql, params).fetchall()]
+    runs = [r for r in runs if all(metadata_matches(r.meta.get(k), v) for k, v in nested.items())]
+    return runs if query.limit is None else runs[: query.limit]
 
 
 def get_run(conn: Any, run_id: str) -> Run | None:

@@ -31,7 +31,9 @@ class DuckDBStore:
         with self.session() as conn:
             write.upsert_records(conn, records, self._layout.state_dir)
 
-    def ingest_journal(self, journal: PendingJournal, load: Callable[[str], Any]) -> int:
+    def ingest_journal(
+        self, journal: PendingJournal, decode: Callable[[bytes], ConsistRecord | None]
+    ) -> int:
         """Copy runs listed in the pending journal into the store; return how many.
 
         Must run inside :meth:`session` so scanning and committing see one lock holder.
@@ -39,8 +41,14 @@ class DuckDBStore:
         with self.session() as conn:
             consumed = write.read_journal_offsets(conn)
             chunks = journal.scan(consumed)
-            run_ids = list(dict.fromkeys(i for chunk in chunks for i in chunk.run_ids))
-            records = [r for r in map(load, run_ids) if r is not None]
+            # One process writes a run's lines in order, so the last line of a run wins.
+            by_id = {}
+            for chunk in chunks:
+                for line in chunk.lines:
+                    record = decode(line)
+                    if record is not None:
+                        by_id[record.run.id] = record
+            records = list(by_id.values())
             offsets = {chunk.name: chunk.end_offset for chunk in chunks}
             write.upsert_records(conn, records, self._layout.state_dir, offsets)
             consumed.update(offsets)

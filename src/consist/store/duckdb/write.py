@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -50,6 +51,8 @@ def upsert_records(
     try:
         _bulk_upsert(conn, "runs", RUN_COLUMNS, runs.values(), scratch_dir)
         _bulk_upsert(conn, "artifacts", ARTIFACT_COLUMNS, artifacts.values(), scratch_dir)
+        # A re-recorded run (running -> final) replaces its links, never accumulates them.
+        conn.execute("DELETE FROM run_artifacts WHERE list_contains(?, run_id)", [list(runs)])
         _bulk_upsert(conn, "run_artifacts", LINK_COLUMNS, links.values(), scratch_dir)
         for name, offset in (journal_offsets or {}).items():
             conn.execute("INSERT OR REPLACE INTO consist_journal VALUES (?, ?)", [name, offset])
@@ -75,7 +78,7 @@ def _bulk_upsert(
     ]
     if not lines:
         return
-    path = os.path.join(scratch_dir, f"upsert-{table}-{os.getpid()}.ndjson")
+    path = os.path.join(scratch_dir, f"upsert-{table}-{os.getpid()}-{uuid.uuid4().hex}.ndjson")
     write_bytes_atomic(path, ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
     spec = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
     try:
