@@ -30,7 +30,11 @@ def test_minimal_runnable_example(tmp_path: Path) -> None:
     script = tmp_path / "example.py"
     script.write_text(MINIMAL_EXAMPLE)
     proc = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, check=True,
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
         env={**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"},
     )
     run_id, latest_id = proc.stdout.split()

@@ -103,6 +103,9 @@ class PendingJournal:
             removed.append(name)
         return removed
 
+    def has_files(self) -> bool:
+        return bool(self._names())
+
     def close(self) -> None:
         with self._lock:
             if self._fd is not None and self._pid == os.getpid():

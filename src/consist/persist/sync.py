@@ -74,8 +74,6 @@ class StoreSync:
         self._every_seconds = every_seconds
         self._since_sync = 0
         self._last_sync = time.monotonic()
-        # One sync at a time per process: two would upsert the same journal offsets.
-        self._sync_lock = threading.Lock()
         self._background: threading.Thread | None = None
 
     def note_recorded(self, record: ConsistRecord, data: bytes) -> None:
@@ -113,15 +111,12 @@ class StoreSync:
         if isinstance(self._store, SnapshotMemoryStore):
             self._store.refresh()
             return 0
-        if not self._sync_lock.acquire(blocking=blocking):
-            return 0
         try:
+            # A store session is exclusive within the process too, so syncs never overlap.
             with self._store.session(blocking=blocking, timeout=timeout):
                 copied = self._store.ingest_journal(self._journal, self._decode)
         except StoreBusy:
             return 0
-        finally:
-            self._sync_lock.release()
         self._since_sync = 0
         self._last_sync = time.monotonic()
         return copied
@@ -140,7 +135,7 @@ class StoreSync:
             return self._store.count_runs()
         run_ids = list_snapshot_ids(self._layout)
         imported = 0
-        with self._sync_lock, self._store.session():
+        with self._store.session():
             for start in range(0, len(run_ids), _REBUILD_BATCH):
                 batch = run_ids[start : start + _REBUILD_BATCH]
                 records = [r for r in (_load(self._layout, i) for i in batch) if r is not None]
@@ -151,6 +146,8 @@ class StoreSync:
         return imported
 
     def sync_at_exit(self) -> None:
+        if not self._journal.has_files():
+            return  # nothing pending anywhere: do not open (or create) the database
         try:
             # Bounded: a DuckDB shell left open on the file must not hang interpreter exit.
             self.sync(blocking=True, timeout=EXIT_SYNC_TIMEOUT_SECONDS)

@@ -26,13 +26,17 @@ class StoreBusy(Exception):
 
 def _is_lock_error(exc: BaseException) -> bool:
     text = str(exc).lower()
-    return (
-        "lock" in text
-        or "conflicting" in text
-        or "resource temporarily unavailable" in text
-        # Another process is creating the file right now (it exists, still empty).
-        or "not a valid duckdb database file" in text
-    )
+    return "lock" in text or "conflicting" in text or "resource temporarily unavailable" in text
+
+
+def _is_being_created(exc: BaseException, db_path: str) -> bool:
+    """Another process is creating the file right now: it exists, still empty."""
+    if "not a valid duckdb database file" not in str(exc).lower():
+        return False
+    try:
+        return os.path.getsize(db_path) == 0
+    except OSError:
+        return True  # gone again: the creator is replacing it; retry
 
 
 class DuckDBConnector:
@@ -89,7 +93,7 @@ class DuckDBConnector:
             try:
                 return duckdb.connect(self.db_path)
             except duckdb.Error as exc:
-                if not _is_lock_error(exc):
+                if not (_is_lock_error(exc) or _is_being_created(exc, self.db_path)):
                     raise StoreError(
                         f"Could not open the DuckDB store {self.db_path}.",
                         cause=str(exc),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -74,6 +75,10 @@ _JSON_TYPE_OF_KIND = {
 }
 
 
+def _is_integral(value: Any) -> bool:
+    return isinstance(value, int) or (math.isfinite(value) and float(value).is_integer())
+
+
 def _metadata_clause(path: str, value: Any) -> tuple[str, list[Any]]:
     """SQL twin of store.base.metadata_matches for one ``metadata=`` entry."""
     kind = metadata_kind(value)
@@ -85,15 +90,22 @@ def _metadata_clause(path: str, value: Any) -> tuple[str, list[Any]]:
     elif kind == "bool":
         clause += " AND CAST(json_extract(r.meta, ?) AS VARCHAR) = ?"
         params += [path, "true" if value else "false"]
-    elif kind == "number" and isinstance(value, int) and abs(value) < 2**127:
-        # Integers compare exactly (64-bit seeds must not match their neighbours); an
-        # integral float stored as 1.0 still matches 1.
+    elif kind == "number" and _is_integral(value) and abs(value) < 2**127:
+        # Exact, like Python's int/float comparison: stored integers compare as HUGEINT
+        # (64-bit seeds must not match their neighbours); stored doubles only when the
+        # wanted integer is exactly representable as a double (so 1 matches 1.0).
+        exact = int(value)
         clause = (
             "(json_type(r.meta, ?) IN ('BIGINT', 'UBIGINT') AND "
-            "CAST(json_extract(r.meta, ?) AS HUGEINT) = CAST(? AS HUGEINT)) OR "
-            "(json_type(r.meta, ?) = 'DOUBLE' AND CAST(json_extract(r.meta, ?) AS DOUBLE) = ?)"
+            "CAST(json_extract(r.meta, ?) AS HUGEINT) = CAST(? AS HUGEINT))"
         )
-        params = [path, path, str(value), path, path, float(value)]
+        params = [path, path, str(exact)]
+        if float(exact) == exact:
+            clause += (
+                " OR (json_type(r.meta, ?) = 'DOUBLE' AND "
+                "CAST(json_extract(r.meta, ?) AS DOUBLE) = ?)"
+            )
+            params += [path, path, float(exact)]
     elif kind == "number":
         clause += " AND CAST(json_extract(r.meta, ?) AS DOUBLE) = ?"
         params += [path, float(value)]
