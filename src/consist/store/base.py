@@ -40,6 +40,23 @@ class RunQuery:
     order: str = "created"
 
 
+# RunQuery field -> Run field, for the plain equality filters every store applies.
+EQUALITY_FILTERS = (
+    ("year", "year"),
+    ("iteration", "iteration"),
+    ("stage", "stage"),
+    ("phase", "phase"),
+    ("model", "model_name"),
+    ("status", "status"),
+    ("parent_id", "parent_run_id"),
+    ("name", "name"),
+    ("signature", "signature"),
+    ("config_hash", "config_hash"),
+    ("input_hash", "input_hash"),
+    ("git_hash", "git_hash"),
+)
+
+
 class MetadataStore(Protocol):
     """What a metadata store implements (MemoryStore, DuckDBStore)."""
 

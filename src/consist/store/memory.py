@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
-from consist.store.base import RunQuery, metadata_matches, run_sort_key
+from consist.store.base import EQUALITY_FILTERS, RunQuery, metadata_matches, run_sort_key
 
 
 class MemoryStore:
@@ -41,24 +41,8 @@ class MemoryStore:
         return set(self._records)
 
 
-_EQUALITY_FILTERS = (
-    ("year", "year"),
-    ("iteration", "iteration"),
-    ("stage", "stage"),
-    ("phase", "phase"),
-    ("model", "model_name"),
-    ("status", "status"),
-    ("parent_id", "parent_run_id"),
-    ("name", "name"),
-    ("signature", "signature"),
-    ("config_hash", "config_hash"),
-    ("input_hash", "input_hash"),
-    ("git_hash", "git_hash"),
-)
-
-
 def _matches(run: Run, query: RunQuery) -> bool:
-    for query_field, run_field in _EQUALITY_FILTERS:
+    for query_field, run_field in EQUALITY_FILTERS:
         wanted = getattr(query, query_field)
         if wanted is not None and getattr(run, run_field) != wanted:
             return False

@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
 from consist.options import CodeIdentityMode
 from consist.services import Services, build_services
-from consist.settings import TrackerConfig
+from consist.settings import STORE_LOCK_TIMEOUT_SECONDS, TrackerConfig
 from consist.store.duckdb.store import DuckDBStore
 from consist.tracker._artifact_methods import ArtifactMethods
 from consist.tracker._query_methods import QueryMethods
@@ -110,8 +111,12 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
         self._services.sync.sync(blocking=True)
         if self._engine is None:
             from consist._libs.sqlalchemy import create_duckdb_engine
+            from consist.store.duckdb.connect import call_while_locked
 
-            self._engine = create_duckdb_engine(store.db_path)
+            retry = partial(
+                call_while_locked, db_path=store.db_path, timeout=STORE_LOCK_TIMEOUT_SECONDS
+            )
+            self._engine = create_duckdb_engine(store.db_path, retry)
         return self._engine
 
     # --- hooks ------------------------------------------------------------------

@@ -12,12 +12,14 @@ import os
 import random
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from consist.errors import StoreError
 from consist.store.duckdb.schema import ensure_schema
+
+T = TypeVar("T")
 
 
 class StoreBusy(Exception):
@@ -87,30 +89,49 @@ class DuckDBConnector:
         directory = os.path.dirname(self.db_path)
         if directory:
             os.makedirs(directory, exist_ok=True)
-        deadline = time.monotonic() + timeout
-        delay = 0.002
-        while True:
-            try:
-                return duckdb.connect(self.db_path)
-            except duckdb.Error as exc:
-                if not (_is_lock_error(exc) or _is_being_created(exc, self.db_path)):
-                    raise StoreError(
-                        f"Could not open the DuckDB store {self.db_path}.",
-                        cause=str(exc),
-                        fix="Check that db_path points to a DuckDB file this user can write.",
-                        path=self.db_path,
-                    ) from exc
-                if not blocking:
-                    raise StoreBusy(self.db_path) from exc
-                if time.monotonic() > deadline:
-                    raise StoreError(
-                        f"The DuckDB store {self.db_path} stayed locked by another process for "
-                        f"{timeout:.0f} s.",
-                        cause=str(exc),
-                        fix="Close long-lived connections to the file (e.g. a DuckDB shell), or "
-                        "raise CONSIST_STORE_LOCK_TIMEOUT.",
-                        path=self.db_path,
-                    ) from exc
-                # Jitter spreads retries of many waiting processes apart.
-                time.sleep(delay * (0.5 + random.random()))
-                delay = min(delay * 2, 0.1)
+        try:
+            return call_while_locked(
+                lambda: duckdb.connect(self.db_path),
+                db_path=self.db_path,
+                timeout=timeout,
+                blocking=blocking,
+            )
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"Could not open the DuckDB store {self.db_path}.",
+                cause=str(exc),
+                fix="Check that db_path points to a DuckDB file this user can write.",
+                path=self.db_path,
+            ) from exc
+
+
+def call_while_locked(
+    call: Callable[[], T], *, db_path: str, timeout: float, blocking: bool = True
+) -> T:
+    """Return ``call()``, retrying while another process holds (or creates) the file.
+
+    Raises StoreBusy at once when not blocking, StoreError after ``timeout`` seconds,
+    and any other error of ``call`` unchanged.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        try:
+            return call()
+        except Exception as exc:
+            if not (_is_lock_error(exc) or _is_being_created(exc, db_path)):
+                raise
+            if not blocking:
+                raise StoreBusy(db_path) from exc
+            if time.monotonic() > deadline:
+                raise StoreError(
+                    f"The DuckDB store {db_path} stayed locked by another process for "
+                    f"{timeout:.0f} s.",
+                    cause=str(exc),
+                    fix="Close long-lived connections to the file (e.g. a DuckDB shell), or "
+                    "raise CONSIST_STORE_LOCK_TIMEOUT.",
+                    path=db_path,
+                ) from exc
+            # Jitter spreads retries of many waiting processes apart.
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.1)

@@ -10,7 +10,7 @@ from typing import Any
 from consist.fs.layout import RunLayout
 from consist.model.artifact import ARTIFACT_FIELDS, Artifact
 from consist.model.run import RUN_FIELDS, Run
-from consist.store.base import RunQuery, metadata_kind, metadata_matches
+from consist.store.base import EQUALITY_FILTERS, RunQuery, metadata_kind, metadata_matches
 
 _TIMESTAMP_FIELDS = frozenset({"created_at", "started_at", "ended_at"})
 
@@ -36,21 +36,6 @@ def _select_list(fields: tuple[str, ...], alias: str) -> str:
 
 RUN_SELECT = _select_list(RUN_FIELDS, "r")
 ARTIFACT_SELECT = _select_list(ARTIFACT_FIELDS, "a")
-
-_EQUALITY = (
-    ("year", "year"),
-    ("iteration", "iteration"),
-    ("stage", "stage"),
-    ("phase", "phase"),
-    ("model", "model_name"),
-    ("status", "status"),
-    ("parent_id", "parent_run_id"),
-    ("name", "name"),
-    ("signature", "signature"),
-    ("config_hash", "config_hash"),
-    ("input_hash", "input_hash"),
-    ("git_hash", "git_hash"),
-)
 
 
 def _row_to_run(row: tuple[Any, ...]) -> Run:
@@ -118,7 +103,7 @@ def build_run_query(query: RunQuery) -> tuple[str, list[Any]]:
     """SQL and parameters for a RunQuery (the SQL twin of MemoryStore._matches)."""
     where: list[str] = []
     params: list[Any] = []
-    for query_field, column in _EQUALITY:
+    for query_field, column in EQUALITY_FILTERS:
         value = getattr(query, query_field)
         if value is not None:
             where.append(f'r."{column}" = ?')
