@@ -20,11 +20,11 @@ from typing import Any
 
 from consist._libs.pandas import is_pandas_object, write_table
 from consist.cache.lookup import lookup_cache
-from consist.errors import ExecutionError, OutputValidationError
+from consist.errors import OutputValidationError
 from consist.execute import python
 from consist.execute.artifacts import input_artifact, output_artifact, utc_now
 from consist.identity.canonical import compute_config_digest
-from consist.identity.code import compute_code_identity
+from consist.identity.code import CodeIdentity, compute_code_identity
 from consist.identity.inputs import (
     ProducedFile,
     ResolvedInput,
@@ -79,41 +79,46 @@ class ActiveRun:
         )
 
 
-def begin(services: Services, request: RunRequest) -> ActiveRun:
-    """Compute the identity, look up the cache and start recording the run."""
-    layout, digester = services.layout, services.digester
+def compute_identity(
+    services: Services, request: RunRequest
+) -> tuple[Any, list[ResolvedInput], CodeIdentity, RunIdentity]:
+    """Identity of a request: canonical config, resolved inputs, code and signature."""
+    digester = services.digester
     config, config_digest = compute_config_digest(request.config)
     resolved = [
-        resolve_input(
-            role,
-            name,
-            ref,
-            digester=digester,
-            lookup_producer=services.produced.lookup,
-            parameter=parameter,
-        )  # fmt: skip
+        resolve_input(role, name, ref, digester=digester,
+                      lookup_producer=services.produced.lookup, parameter=parameter)
         for role, parameter, refs in (
             ("input", "inputs", request.inputs),
             ("depends_on", "depends_on", request.depends_on),
             ("identity", "identity_inputs", request.identity_inputs),
         )
         for name, ref in iter_named_refs(refs, parameter)
-    ]
+    ]  # fmt: skip
     cache = request.cache
     mode = cache.code_identity or services.settings.code_identity
     assert isinstance(mode, CodeIdentityMode)
     code = compute_code_identity(mode, request.fn, digester=digester,
                                  caller_file=request.caller_file,
                                  extra_deps=cache.code_identity_extra_deps or ())  # fmt: skip
-    identity_parts: dict[str, Any] = dict(
+    parts: dict[str, Any] = dict(
         code_digest=code.digest, config_digest=config_digest,
         input_digest=compute_input_digest(resolved), model=request.model, year=request.year,
         iteration=request.iteration, cache_version=cache.cache_version,
         cache_epoch=cache.cache_epoch,
     )  # fmt: skip
-    identity = RunIdentity(
-        compute_signature(**identity_parts), code_mode=code.mode, **identity_parts
+    return (
+        config,
+        resolved,
+        code,
+        RunIdentity(compute_signature(**parts), code_mode=code.mode, **parts),
     )
+
+
+def begin(services: Services, request: RunRequest) -> ActiveRun:
+    """Compute the identity, look up the cache and start recording the run."""
+    layout = services.layout
+    config, resolved, code, identity = compute_identity(services, request)
     now = utc_now()
     meta = dict(request.meta)
     for label in ("stage", "phase"):  # mirrored for queries written against run.meta
@@ -126,11 +131,11 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
         id=request.run_id, name=request.name, model_name=request.model,
         description=request.description, parent_run_id=request.parent_run_id,
         year=request.year, iteration=request.iteration, stage=request.stage, phase=request.phase,
-        tags=list(request.tags), signature=identity.signature, config_hash=config_digest,
+        tags=list(request.tags), signature=identity.signature, config_hash=identity.config_digest,
         input_hash=identity.input_digest, git_hash=code.digest, code_identity_mode=code.mode,
         artifact_dir=layout.to_uri(artifact_dir), created_at=now, started_at=now, meta=meta,
     )  # fmt: skip
-    cache_mode = cache.cache_mode
+    cache_mode = request.cache.cache_mode
     assert isinstance(cache_mode, CacheMode)
     active = ActiveRun(request, run, identity, config, resolved, artifact_dir,
                        persist=cache_mode is not CacheMode.READONLY)  # fmt: skip
@@ -177,10 +182,7 @@ def run_function(
         if active.cache_hit:
             finish(services, active, RunStatus.COMPLETED)
             return RunResult(active.run, dict(active.outputs), True)
-        if request.fn is None:
-            error = ExecutionError("tracker.run needs fn=...", fix="Pass fn=your_function.")
-            finish(services, active, RunStatus.FAILED, error)
-            raise error
+        assert request.fn is not None  # the facade refuses fn=None
         try:
             kwargs = python.bind_arguments(
                 request.fn, named_inputs=[r for r in active.resolved if r.role == "input"],

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from consist import flow
-from consist.errors import RunStateError
+from consist.errors import ConfigError, RunStateError
 from consist.model.run import Run, RunResult, RunStatus
 from consist.options import CacheOptions, ExecutionOptions, OutputPolicyOptions
 from consist.request.build import build_request
@@ -67,9 +67,13 @@ class RunMethods:
         >>> result = tracker.run(fn=clean, inputs={"raw": "raw.csv"}, outputs=["cleaned"])  # doctest: +SKIP
         """
         self._require_no_active("tracker.run")
+        if fn is None:
+            raise ConfigError(
+                "tracker.run needs fn=... (the function to run).",
+                fix="Pass fn=your_function, or use tracker.trace(...) for inline code.",
+                parameter="fn",
+            )
         if cache_options is not None and not isinstance(cache_options, CacheOptions):
-            from consist.errors import ConfigError
-
             raise ConfigError(
                 f"cache_options must be a CacheOptions, got {type(cache_options).__name__}.",
                 fix="Pass cache_options=CacheOptions(cache_mode='reuse', ...).",
