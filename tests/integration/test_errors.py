@@ -228,3 +228,11 @@ def test_errors_keep_the_tracker_usable(tracker: Tracker) -> None:
         return None
 
     assert tracker.run(fn=ok).run.status == "completed"
+
+
+def test_run_without_fn_is_a_config_error(tracker: Tracker) -> None:
+    with pytest.raises(ConfigError, match="fn") as excinfo:
+        tracker.run(name="nothing_to_run")
+    assert isinstance(excinfo.value, ValueError)
+    assert excinfo.value.context["parameter"] == "fn"
+    assert_nothing_recorded(tracker)
