@@ -12,6 +12,7 @@ import os
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -41,12 +42,30 @@ def _is_being_created(exc: BaseException, db_path: str) -> bool:
         return True  # gone again: the creator is replacing it; retry
 
 
+_live_connectors: weakref.WeakSet[DuckDBConnector] = weakref.WeakSet()
+
+
+def _reset_connectors_after_fork() -> None:
+    for connector in list(_live_connectors):
+        connector._reset_after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_connectors_after_fork)
+
+
 class DuckDBConnector:
     """Hands out one connection per (possibly nested) session."""
 
     def __init__(self, db_path: str, lock_timeout: float) -> None:
         self.db_path = os.path.abspath(db_path)
         self._lock_timeout = lock_timeout
+        self._local = threading.local()
+        self._thread_lock = threading.Lock()
+        _live_connectors.add(self)
+
+    def _reset_after_fork(self) -> None:
+        # A fork taken while another thread held a session (e.g. the background sync)
+        # would leave the child's lock held forever; the child owns no connection yet.
         self._local = threading.local()
         self._thread_lock = threading.Lock()
 
