@@ -90,16 +90,19 @@ class PendingJournal:
             own = name == self._name and self._pid == os.getpid()
             if own:
                 with self._lock:
+                    # Re-check under the append lock: another thread of this process may
+                    # have appended a line since the size above was read.
+                    if os.path.getsize(path) != consumed[name]:
+                        continue
                     if self._fd is not None:
                         os.close(self._fd)
                     self._fd = None
                     self._name = None
-            elif not _owner_gone(name):
+                    _unlink_quietly(path)
+            elif _owner_gone(name):
+                _unlink_quietly(path)
+            else:
                 continue
-            try:
-                os.unlink(path)
-            except FileNotFoundError:
-                pass
             removed.append(name)
         return removed
 
@@ -134,3 +137,10 @@ def _owner_gone(name: str) -> bool:
     except PermissionError:
         return False
     return False
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

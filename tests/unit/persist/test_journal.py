@@ -1,0 +1,94 @@
+"""The pending journal: complete lines only, offsets, and safe deletion."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from consist.fs.layout import RunLayout
+from consist.persist import journal as journal_module
+from consist.persist.journal import PendingJournal
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> PendingJournal:
+    return PendingJournal(RunLayout(tmp_path / "runs"))
+
+
+def journal_files(journal: PendingJournal) -> list[str]:
+    return journal._names()
+
+
+def test_scan_returns_complete_lines_from_the_consumed_offset(journal: PendingJournal) -> None:
+    journal.append(b'{"n":1}')
+    journal.append(b'{"n":2}')
+    (name,) = journal_files(journal)
+    first = journal.scan({})
+    assert first[0].lines == [b'{"n":1}', b'{"n":2}']
+    journal.append(b'{"n":3}')
+    second = journal.scan({name: first[0].end_offset})
+    assert second[0].lines == [b'{"n":3}']
+
+
+def test_a_line_being_written_is_left_for_the_next_scan(journal: PendingJournal) -> None:
+    journal.append(b'{"n":1}')
+    (name,) = journal_files(journal)
+    path = os.path.join(journal._dir, name)
+    with open(path, "ab") as handle:
+        handle.write(b'{"n":2')  # no newline yet: a writer mid-append
+    chunk = journal.scan({})[0]
+    assert chunk.lines == [b'{"n":1}']
+    assert chunk.end_offset == len(b'{"n":1}\n')
+
+
+def test_own_file_is_removed_only_when_fully_consumed(journal: PendingJournal) -> None:
+    journal.append(b'{"n":1}')
+    (name,) = journal_files(journal)
+    size = os.path.getsize(os.path.join(journal._dir, name))
+    assert journal.remove_consumed({name: size - 1}) == []
+    assert journal.remove_consumed({name: size}) == [name]
+    assert journal_files(journal) == []
+    journal.append(b'{"n":2}')  # a new file is opened for later runs
+    assert len(journal_files(journal)) == 1
+
+
+def test_a_line_appended_during_removal_is_never_lost(
+    journal: PendingJournal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    journal.append(b'{"n":1}')
+    (name,) = journal_files(journal)
+    path = os.path.join(journal._dir, name)
+    consumed = {name: os.path.getsize(path)}
+    real_getsize = os.path.getsize
+    appended: list[bool] = []
+
+    def getsize_then_another_thread_appends(target: str) -> int:
+        size = real_getsize(target)
+        if not appended:  # right after the first size check, a run ends and appends
+            appended.append(True)
+            journal.append(b'{"n":2}')
+        return size
+
+    monkeypatch.setattr(journal_module.os.path, "getsize", getsize_then_another_thread_appends)
+    assert journal.remove_consumed(consumed) == []
+    monkeypatch.undo()
+    assert os.path.exists(path)
+    assert journal.scan(consumed)[0].lines == [b'{"n":2}']
+
+
+def test_files_of_a_dead_process_are_removed_once_consumed(
+    journal: PendingJournal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    os.makedirs(journal._dir, exist_ok=True)
+    other = f"{journal_module._HOST}-999999-deadbeef.log"
+    with open(os.path.join(journal._dir, other), "wb") as handle:
+        handle.write(b'{"n":1}\n')
+    alive = f"{journal_module._HOST}-{os.getpid()}-cafef00d.log"
+    with open(os.path.join(journal._dir, alive), "wb") as handle:
+        handle.write(b'{"n":1}\n')
+    monkeypatch.setattr(journal_module, "_owner_gone", lambda name: name == other)
+    removed = journal.remove_consumed({other: 8, alive: 8})
+    assert removed == [other]
+    assert journal_files(journal) == [alive]
