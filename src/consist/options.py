@@ -23,7 +23,7 @@ class _StrEnum(StrEnum):
         if isinstance(value, cls):
             return value
         try:
-            return cls(value)
+            return cls(value)  # type: ignore[arg-type]  # non-str values raise ValueError
         except ValueError:
             raise invalid_option(parameter, value, [m.value for m in cls]) from None
 

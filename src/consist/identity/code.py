@@ -115,7 +115,7 @@ def _source_file(fn: Callable[..., Any]) -> str | None:
     target = inspect.unwrap(fn)
     code = getattr(target, "__code__", None)
     if code is not None:
-        return code.co_filename
+        return str(code.co_filename)
     try:
         return inspect.getsourcefile(target)
     except TypeError:

@@ -61,7 +61,7 @@ class Artifact:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], abs_path: str | None = None) -> Artifact:
-        values = {name: data.get(name) for name in ARTIFACT_FIELDS}
+        values: dict[str, Any] = {name: data.get(name) for name in ARTIFACT_FIELDS}
         values["meta"] = dict(values["meta"] or {})
         return cls(**values, abs_path=abs_path)
 

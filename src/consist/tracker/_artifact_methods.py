@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from consist import flow
 from consist.errors import ConfigError, invalid_option
 from consist.execute.artifacts import check_key, default_key
 from consist.model.artifact import Artifact
-
-if TYPE_CHECKING:
-    from consist.tracker.tracker import Tracker
+from consist.tracker._base import TrackerBase
 
 
-class ArtifactMethods:
+class ArtifactMethods(TrackerBase):
     def log_artifact(
-        self: Tracker,
+        self,
         path: Any,
         key: str | None = None,
         direction: str = "output",
@@ -43,16 +41,16 @@ class ArtifactMethods:
         flow.flush(self._services, active)
         return artifact
 
-    def log_input(self: Tracker, path: Any, key: str | None = None, **kwargs: Any) -> Artifact:
+    def log_input(self, path: Any, key: str | None = None, **kwargs: Any) -> Artifact:
         """Log an input artifact (``log_artifact(direction="input")``)."""
         return self.log_artifact(path, key, direction="input", **kwargs)
 
-    def log_output(self: Tracker, path: Any, key: str | None = None, **kwargs: Any) -> Artifact:
+    def log_output(self, path: Any, key: str | None = None, **kwargs: Any) -> Artifact:
         """Log an output artifact (``log_artifact(direction="output")``)."""
         return self.log_artifact(path, key, direction="output", **kwargs)
 
     def log_artifacts(
-        self: Tracker,
+        self,
         outputs: Mapping[str, Any],
         direction: str = "output",
         driver: str | None = None,
@@ -92,14 +90,14 @@ class ArtifactMethods:
         flow.flush(self._services, active)
         return logged
 
-    def log_meta(self: Tracker, **kwargs: Any) -> None:
+    def log_meta(self, **kwargs: Any) -> None:
         """Merge ``kwargs`` into the active run's ``meta`` and rewrite its snapshot."""
         active = self._require_active("log_meta")
         active.run.meta.update(kwargs)
         flow.flush(self._services, active)
 
     def _log_one(
-        self: Tracker,
+        self,
         active: flow.ActiveRun,
         path: Any,
         key: str | None,

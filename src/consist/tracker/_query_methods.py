@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from consist.errors import QueryError
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run, RunStatus
 from consist.persist.snapshot import read_snapshot
 from consist.store.base import RunQuery
-
-if TYPE_CHECKING:
-    from consist.tracker.tracker import Tracker
+from consist.tracker._base import TrackerBase
 
 
-class QueryMethods:
-    def _query(self: Tracker, query: RunQuery) -> list[Run]:
+class QueryMethods(TrackerBase):
+    def _query(self, query: RunQuery) -> list[Run]:
         services = self._services
         with services.store.session():
             services.sync.sync(blocking=True)
             return services.store.query_runs(query)
 
     def find_runs(
-        self: Tracker,
+        self,
         tags: list[str] | None = None,
         year: int | None = None,
         iteration: int | None = None,
@@ -55,7 +53,7 @@ class QueryMethods:
             raise TypeError(f"index_by={index_by!r} is not a run attribute name.")
         return {getattr(run, index_by): run for run in runs}
 
-    def find_run(self: Tracker, **kwargs: Any) -> Run:
+    def find_run(self, **kwargs: Any) -> Run:
         """Exactly one run matching the filters of :meth:`find_runs`.
 
         Raises
@@ -75,7 +73,7 @@ class QueryMethods:
         return runs[0]
 
     def find_latest_run(
-        self: Tracker,
+        self,
         *,
         parent_id: str | None = None,
         model: str | None = None,
@@ -94,16 +92,14 @@ class QueryMethods:
         ))  # fmt: skip
         return runs[0] if runs else None
 
-    def get_latest_run_id(self: Tracker, **kwargs: Any) -> str:
+    def get_latest_run_id(self, **kwargs: Any) -> str:
         """Id of :meth:`find_latest_run`; raises ValueError when nothing matches."""
         run = self.find_latest_run(**kwargs)
         if run is None:
             raise QueryError(f"No run matches {kwargs}.", fix="Check the filters with find_runs.")
         return run.id
 
-    def find_matching_run(
-        self: Tracker, config_hash: str, input_hash: str, git_hash: str
-    ) -> Run | None:
+    def find_matching_run(self, config_hash: str, input_hash: str, git_hash: str) -> Run | None:
         """Newest completed run with these identity components (``git_hash`` = code digest)."""
         runs = self._query(RunQuery(
             config_hash=config_hash, input_hash=input_hash, git_hash=git_hash,
@@ -111,14 +107,12 @@ class QueryMethods:
         ))  # fmt: skip
         return runs[0] if runs else None
 
-    def get_run(self: Tracker, run_id: str) -> Run | None:
+    def get_run(self, run_id: str) -> Run | None:
         """The run with this id, or None (read from its JSON snapshot; no database needed)."""
         record = read_snapshot(self._services.layout, run_id)
         return record.run if record is not None else None
 
-    def get_run_record(
-        self: Tracker, run_id: str, *, allow_missing: bool = False
-    ) -> ConsistRecord | None:
+    def get_run_record(self, run_id: str, *, allow_missing: bool = False) -> ConsistRecord | None:
         """The full JSON snapshot of a run (config, inputs, outputs, identity).
 
         Raises
@@ -135,12 +129,12 @@ class QueryMethods:
             )
         return record
 
-    def get_run_outputs(self: Tracker, run_id: str) -> dict[str, Artifact]:
+    def get_run_outputs(self, run_id: str) -> dict[str, Artifact]:
         """Output artifacts of a run by key (empty for an unknown run)."""
         record = read_snapshot(self._services.layout, run_id)
         return record.outputs_by_key() if record else {}
 
-    def get_run_inputs(self: Tracker, run_id: str) -> dict[str, Artifact]:
+    def get_run_inputs(self, run_id: str) -> dict[str, Artifact]:
         """Input artifacts of a run by key (empty for an unknown run)."""
         record = read_snapshot(self._services.layout, run_id)
         return record.inputs_by_key() if record else {}

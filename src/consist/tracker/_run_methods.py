@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from consist import flow
 from consist.errors import ConfigError, RunStateError
 from consist.model.run import Run, RunResult, RunStatus
 from consist.options import CacheOptions, ExecutionOptions, OutputPolicyOptions
 from consist.request.build import build_request
+from consist.tracker._base import TrackerBase
 
 if TYPE_CHECKING:
     from consist.tracker.tracker import Tracker
@@ -25,9 +26,9 @@ _BEGIN_RUN_FIELDS = (
 )  # fmt: skip
 
 
-class RunMethods:
+class RunMethods(TrackerBase):
     def run(
-        self: Tracker,
+        self,
         fn: Callable[..., Any] | None = None,
         name: str | None = None,
         *,
@@ -90,7 +91,7 @@ class RunMethods:
         return flow.run_function(self._services, request, self._activated)
 
     def trace(
-        self: Tracker,
+        self,
         name: str,
         *,
         run_id: str | None = None,
@@ -143,7 +144,7 @@ class RunMethods:
         return _TraceContext(self, request)
 
     def begin_run(
-        self: Tracker,
+        self,
         run_id: str,
         model: str,
         config: Any = None,
@@ -188,9 +189,7 @@ class RunMethods:
         self._ended_imperative = None
         return active.run
 
-    def end_run(
-        self: Tracker, status: str = "completed", error: BaseException | None = None
-    ) -> Run:
+    def end_run(self, status: str = "completed", error: BaseException | None = None) -> Run:
         """End the run started with :meth:`begin_run`; persist it and fire hooks.
 
         Calling it again after the run ended logs a warning and returns the same run.
@@ -218,7 +217,7 @@ class RunMethods:
         self._close_imperative(active)
         return active.run
 
-    def _close_imperative(self: Tracker, active: flow.ActiveRun) -> None:
+    def _close_imperative(self, active: flow.ActiveRun) -> None:
         manager = getattr(self, "_imperative_exit", None)
         self._imperative_exit = None
         if manager is not None:
@@ -226,14 +225,14 @@ class RunMethods:
         self._ended_imperative = active.run
 
     @contextmanager
-    def start_run(self: Tracker, run_id: str, model: str, **kwargs: Any) -> Iterator[Tracker]:
+    def start_run(self, run_id: str, model: str, **kwargs: Any) -> Iterator[Tracker]:
         """Context manager around :meth:`begin_run` / :meth:`end_run`.
 
         An exception in the block marks the run failed, records the error, and re-raises.
         """
         self.begin_run(run_id, model, **kwargs)
         try:
-            yield self
+            yield cast("Tracker", self)
         except BaseException as exc:
             self.end_run("failed", exc)
             raise
@@ -251,7 +250,7 @@ def _parse_status(status: str) -> RunStatus:
 class _TraceContext:
     """What ``tracker.trace`` returns: enter begins the run, exit finishes it."""
 
-    def __init__(self, tracker: Tracker, request: Any) -> None:
+    def __init__(self, tracker: TrackerBase, request: Any) -> None:
         self._tracker = tracker
         self._request = request
         self._manager: Any = None
@@ -263,7 +262,7 @@ class _TraceContext:
         self._active = flow.begin(tracker._services, self._request)
         self._manager = tracker._activated(self._active)
         self._manager.__enter__()
-        return tracker
+        return cast("Tracker", tracker)
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         active = self._active

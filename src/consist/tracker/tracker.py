@@ -6,14 +6,11 @@ import atexit
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from consist.context import reset_current_tracker, set_current_tracker
-from consist.errors import RunStateError
 from consist.flow import ActiveRun
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
@@ -165,42 +162,6 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
     def _sync_at_exit(self) -> None:
         if not self._closed:
             self._services.sync.sync_at_exit()
-
-    # --- the single active-run slot (used by the mixins) -------------------------
-
-    @contextmanager
-    def _activated(self, active: ActiveRun) -> Iterator[ActiveRun]:
-        with self._lock:
-            if self._active is not None:
-                raise RunStateError(
-                    f"Run {self._active.run.id!r} is still active; cannot start {active.run.id!r}.",
-                    fix="End the active run first (end_run / leave its with-block); nested "
-                    "runs are not supported on one tracker.",
-                )
-            self._active = active
-        token = set_current_tracker(self)
-        try:
-            yield active
-        finally:
-            reset_current_tracker(token)
-            self._active = None
-            if active.ended:
-                self._last_record = active.record()
-
-    def _require_no_active(self, what: str) -> None:
-        if self._active is not None:
-            raise RunStateError(
-                f"Cannot start {what}: run {self._active.run.id!r} is still active.",
-                fix="End the active run first; nested runs on one tracker are not supported.",
-            )
-
-    def _require_active(self, what: str) -> ActiveRun:
-        if self._active is None:
-            raise RunStateError(
-                f"{what} needs an active run.",
-                fix="Call it inside tracker.run(...), tracker.trace(...) or start_run(...).",
-            )
-        return self._active
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
