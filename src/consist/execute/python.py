@@ -65,7 +65,7 @@ def bind_arguments(
                 kwargs[item.name] = Path(item.abs_path)
     if config is not None and "config" in names and "config" not in kwargs:
         kwargs["config"] = config
-    check_runtime_kwargs(fn, runtime_kwargs)
+    # runtime_kwargs were checked by check_runtime_kwargs before the cache lookup.
     kwargs.update(runtime_kwargs or {})
     return kwargs
 

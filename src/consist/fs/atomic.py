@@ -40,7 +40,7 @@ def write_bytes_atomic(path: str | Path, data: bytes, *, make_parents: bool = Tr
     try:
         os.replace(tmp, target)
     except BaseException:
-        _unlink_quietly(tmp)
+        unlink_quietly(tmp)
         raise
 
 
@@ -72,7 +72,8 @@ def read_bytes_or_none(path: str | Path) -> bytes | None:
         return None
 
 
-def _unlink_quietly(path: str) -> None:
+def unlink_quietly(path: str) -> None:
+    """Remove ``path``; a file already gone (or not removable) is not an error."""
     try:
         os.unlink(path)
     except OSError:

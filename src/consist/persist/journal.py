@@ -20,6 +20,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 
+from consist.fs.atomic import unlink_quietly
 from consist.fs.layout import RunLayout
 
 _HOST = socket.gethostname().replace("-", "_") or "host"
@@ -98,9 +99,9 @@ class PendingJournal:
                         os.close(self._fd)
                     self._fd = None
                     self._name = None
-                    _unlink_quietly(path)
+                    unlink_quietly(path)
             elif _owner_gone(name):
-                _unlink_quietly(path)
+                unlink_quietly(path)
             else:
                 continue
             removed.append(name)
@@ -138,9 +139,3 @@ def _owner_gone(name: str) -> bool:
         return False
     return False
 
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
