@@ -158,7 +158,10 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
     else:
         run.meta["cache_miss_reason"] = decision.reason
         if active.persist:
-            write_snapshot(layout, active.record(), update_latest=False)
+            record = active.record()
+            data = encode_record(record)
+            write_snapshot(layout, record, update_latest=False, data=data)
+            services.sync.note_started(record, data)
     services.hooks.emit(services.hooks.on_start, run)
     return active
 
@@ -281,12 +284,14 @@ def flush(services: Services, active: ActiveRun) -> None:
     """Persist the running record after log_* calls: the JSON snapshot, then the store.
 
     The reference promises log_artifact / log_artifacts / log_meta reach the database
-    at once, so the running row is upserted now; finish() upserts the final row later.
+    at once, so the running record is journaled and synced now (through the journal,
+    so it can never be overtaken by an older line of the same run).
     """
     if active.persist and not active.ended:
         record = active.record()
-        write_snapshot(services.layout, record, update_latest=False)
-        services.store.record_runs([record])
+        data = encode_record(record)
+        write_snapshot(services.layout, record, update_latest=False, data=data)
+        services.sync.note_flushed(record, data)
 
 
 def finish(services: Services, active: ActiveRun, status: RunStatus,

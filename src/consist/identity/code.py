@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import blake3
+
 from consist.identity.canonical import digest_bytes
 from consist.identity.files import FileDigester
 from consist.options import CodeIdentityMode
@@ -181,18 +183,37 @@ def _git_state(directory: str, source_file: str | None) -> _GitState | None:
 
 def _read_git_state(root: str) -> _GitState | None:
     try:
-        commit = _git(root, "rev-parse", "HEAD").decode().strip()
-        diff = _git(root, "diff", "HEAD", "--binary")
+        commit = (
+            subprocess.run(
+                ["git", "-C", root, "rev-parse", "HEAD"],
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+            .stdout.decode()
+            .strip()
+        )
+        dirty = _digest_git_diff(root)
     except (OSError, subprocess.SubprocessError):
         # git missing, or a repo without commits: fall back rather than crash.
         return None
-    return _GitState(commit, digest_bytes(diff) if diff else None)
+    return _GitState(commit, dirty)
 
 
-def _git(root: str, *args: str) -> bytes:
-    return subprocess.run(
-        ["git", "-C", root, *args],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    ).stdout
+def _digest_git_diff(root: str) -> str | None:
+    """Digest of ``git diff HEAD --binary``, streamed: a diff of large files never sits
+    in memory. None when the work tree has no changes to tracked files."""
+    hasher = blake3.blake3()
+    seen = 0
+    with subprocess.Popen(
+        ["git", "-C", root, "diff", "HEAD", "--binary"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ) as proc:
+        assert proc.stdout is not None
+        while chunk := proc.stdout.read(1 << 20):
+            hasher.update(chunk)
+            seen += len(chunk)
+        if proc.wait(timeout=60) != 0:
+            raise subprocess.CalledProcessError(proc.returncode, "git diff")
+    return hasher.hexdigest() if seen else None

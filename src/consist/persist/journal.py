@@ -138,4 +138,3 @@ def _owner_gone(name: str) -> bool:
     except PermissionError:
         return False
     return False
-

@@ -76,6 +76,20 @@ class StoreSync:
         self._last_sync = time.monotonic()
         self._background: threading.Thread | None = None
 
+    def note_started(self, record: ConsistRecord, data: bytes) -> None:
+        """Journal a run's start, so a process killed mid-run still leaves it queryable
+        (status "running"); its final line, appended later to the same file, wins."""
+        if isinstance(self._store, SnapshotMemoryStore):
+            self._store.record_runs([record])
+            return
+        self._journal.append(data)
+
+    def note_flushed(self, record: ConsistRecord, data: bytes) -> None:
+        """Journal a running record and copy it into the store now (log_* calls)."""
+        self.note_started(record, data)
+        if not isinstance(self._store, SnapshotMemoryStore):
+            self.sync(blocking=True)
+
     def note_recorded(self, record: ConsistRecord, data: bytes) -> None:
         """Called after a run's final snapshot (``data`` is its JSON); syncs now and then."""
         if isinstance(self._store, SnapshotMemoryStore):
