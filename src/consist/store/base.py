@@ -40,6 +40,25 @@ class RunQuery:
     order: str = "created"
 
 
+class JournalChunkLike(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def end_offset(self) -> int: ...
+
+    @property
+    def lines(self) -> list[bytes]: ...
+
+
+class PendingRecords(Protocol):
+    """What a store needs of the pending journal (persist/journal.py) to ingest it."""
+
+    def scan(self, consumed: dict[str, int]) -> Sequence[JournalChunkLike]: ...
+
+    def remove_consumed(self, consumed: dict[str, int]) -> list[str]: ...
+
+
 # RunQuery field -> Run field, for the plain equality filters every store applies.
 EQUALITY_FILTERS = (
     ("year", "year"),

@@ -9,8 +9,7 @@ from typing import Any
 from consist.fs.layout import RunLayout
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
-from consist.persist.journal import PendingJournal
-from consist.store.base import RunQuery
+from consist.store.base import PendingRecords, RunQuery
 from consist.store.duckdb import read, write
 from consist.store.duckdb.connect import DuckDBConnector
 
@@ -32,7 +31,7 @@ class DuckDBStore:
             write.upsert_records(conn, records, self._layout.state_dir)
 
     def ingest_journal(
-        self, journal: PendingJournal, decode: Callable[[bytes], ConsistRecord | None]
+        self, journal: PendingRecords, decode: Callable[[bytes], ConsistRecord | None]
     ) -> int:
         """Copy runs listed in the pending journal into the store; return how many.
 
