@@ -316,3 +316,12 @@ def test_trace_code_identity_follows_the_calling_file(tracker: Tracker, write_mo
 
     assert sig_a == sig_b
     assert sig_edited != sig_a
+
+
+def test_end_run_does_not_end_a_trace(tracker: Tracker) -> None:
+    with tracker.trace("traced", run_id="tr-end"):
+        with pytest.raises(RuntimeError, match="begin_run"):
+            tracker.end_run()
+        assert tracker.current_run is not None and tracker.current_run.id == "tr-end"
+    record = tracker.get_run_record("tr-end")
+    assert record is not None and record.run.status == "completed"

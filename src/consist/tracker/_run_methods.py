@@ -205,6 +205,11 @@ class RunMethods(TrackerBase):
                 logger.warning("consist: end_run called twice for %s", self._ended_imperative.id)
                 return self._ended_imperative
             raise RunStateError("end_run called with no active run.", fix="Call begin_run first.")
+        if self._imperative_exit is None:
+            raise RunStateError(
+                f"Run {active.run.id!r} was started by tracker.run/trace; it ends with them.",
+                fix="Call end_run only for runs started with begin_run.",
+            )
         final = _parse_status(status)
         if final is RunStatus.COMPLETED and error is None:
             try:
@@ -218,7 +223,7 @@ class RunMethods(TrackerBase):
         return active.run
 
     def _close_imperative(self, active: flow.ActiveRun) -> None:
-        manager = getattr(self, "_imperative_exit", None)
+        manager = self._imperative_exit
         self._imperative_exit = None
         if manager is not None:
             manager.__exit__(None, None, None)

@@ -57,6 +57,7 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
         self._active: ActiveRun | None = None
         self._last_record: ConsistRecord | None = None
         self._ended_imperative: Run | None = None
+        self._imperative_exit = None
         self._engine: Any = None
         self._lock = threading.RLock()
         self._closed = False
