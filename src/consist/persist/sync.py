@@ -77,8 +77,8 @@ class StoreSync:
         self._background: threading.Thread | None = None
 
     def note_started(self, record: ConsistRecord, data: bytes) -> None:
-        """Journal a run's start, so a process killed mid-run still leaves it queryable
-        (status "running"); its final line, appended later to the same file, wins."""
+        """Journal a record (at a run's start, flush or end), so even a process killed
+        mid-run leaves the run queryable; a run's later lines, in the same file, win."""
         if isinstance(self._store, SnapshotMemoryStore):
             self._store.record_runs([record])
             return
@@ -92,10 +92,9 @@ class StoreSync:
 
     def note_recorded(self, record: ConsistRecord, data: bytes) -> None:
         """Called after a run's final snapshot (``data`` is its JSON); syncs now and then."""
+        self.note_started(record, data)
         if isinstance(self._store, SnapshotMemoryStore):
-            self._store.record_runs([record])
             return
-        self._journal.append(data)
         self._since_sync += 1
         if (
             self._since_sync >= self._every_runs
