@@ -44,7 +44,3 @@ def get_current_tracker() -> Tracker:
             "`with consist.use_tracker(tracker):`.",
         )
     return tracker
-
-
-def peek_current_tracker() -> Tracker | None:
-    return _current_tracker.get()
