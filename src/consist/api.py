@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from consist import flow
 from consist.context import get_current_tracker
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ def output_path(key: str, ext: str | None = None) -> Path:
 
     tracker = get_current_tracker()
     active = tracker._require_active("consist.output_path")
-    return flow.output_path(active, check_key(key), ext)
+    return active.capture.output_path(check_key(key), ext)
 
 
 def log_artifact(path: Any, key: str | None = None, **kwargs: Any) -> Artifact:

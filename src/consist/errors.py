@@ -4,7 +4,8 @@
 
     ConsistError
     ├── ConfigError              bad argument or option value (also a ValueError)
-    │   └── InvalidOptionError   an enum-like option got a value outside its allowed set
+    │   ├── InvalidOptionError   an enum-like option got a value outside its allowed set
+    │   └── UnknownKeywordError  a keyword argument no call accepts (also a TypeError)
     ├── IdentityError            an identity component could not be computed
     │   └── MissingInputError    an input / identity file does not exist (also FileNotFoundError)
     ├── ExecutionError           user code or output handling failed
@@ -69,6 +70,10 @@ class ConfigError(ConsistError, ValueError):
 
 class InvalidOptionError(ConfigError):
     """An option received a value outside its allowed set."""
+
+
+class UnknownKeywordError(ConfigError, TypeError):
+    """A keyword argument that the call does not accept; the message suggests the closest."""
 
 
 class IdentityError(ConsistError):

@@ -1,73 +1,92 @@
 """THE SPINE. Every execution style goes through these few functions.
 
-    begin:   request -> identity (code, config, inputs) -> cache lookup -> Run (+ start snapshot)
-    execute: call the function on a miss (run); the body always runs (trace, begin_run)
-    finish:  outputs -> output policy -> final snapshot -> indexes -> pending store sync -> hooks
+    begin:   request -> identity (code, config, inputs) -> cache lookup -> ActiveRun (+ start record)
+    execute: on a miss ``run_function`` hands the request to an Executor; the body of a
+             ``trace`` block or of ``begin_run``...``end_run`` always executes
+    end:     outputs -> output policy -> final snapshot -> indexes -> store sync -> hooks
 
-``run``, ``trace``, ``begin_run``/``end_run`` and ``start_run`` differ only in who
-executes the code between ``begin`` and ``finish``.
+``run``, ``trace``, ``begin_run``/``end_run`` and ``start_run`` differ only in who executes
+the code between ``begin`` and ``end``; :func:`end` is the one way every run ends. An
+ActiveRun moves through the phases of :class:`RunPhase`; a second ``end`` warns and returns
+the record of the first.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-import warnings
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from consist._libs.pandas import is_pandas_object, write_table
 from consist.cache.lookup import lookup_cache
-from consist.errors import OutputValidationError
-from consist.execute import python
-from consist.execute.artifacts import input_artifact, output_artifact, utc_now
+from consist.errors import RunStateError
+from consist.execute.artifacts import input_artifacts, logged_input_artifact, utc_now
+from consist.execute.capture import OutputCapture
+from consist.execute.executor import Executor
 from consist.identity.canonical import compute_config_digest
 from consist.identity.code import CodeIdentity, compute_code_identity
-from consist.identity.inputs import (
-    ProducedFile,
-    ResolvedInput,
-    compute_input_digest,
-    iter_named_refs,
-    resolve_input,
-)
+from consist.identity.inputs import ResolvedInput, compute_input_digest, resolve_inputs
 from consist.identity.signature import RunIdentity, compute_signature
 from consist.model.artifact import Artifact
-from consist.model.run import ConsistRecord, Run, RunResult, RunStatus
-from consist.options import CacheMode, CodeIdentityMode, OutputAction
-from consist.persist.snapshot import encode_record, write_snapshot
+from consist.model.run import ConsistRecord, Run, RunPhase, RunResult, RunStatus
+from consist.options import CacheMode, CodeIdentityMode
 from consist.request.spec import RunRequest
 from consist.services import Services
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
 
+logger = logging.getLogger("consist")
+
+
+# RunRequest fields a Run records as they are.
+_COPIED_FIELDS = ("name", "description", "parent_run_id", "year", "iteration", "stage", "phase")
+
+
+@dataclass(slots=True, eq=False)
 class ActiveRun:
-    """State of one run between begin and finish."""
+    """One run between begin and end: its request, identity, record and phase."""
 
-    __slots__ = (
-        "request", "run", "identity", "config", "resolved", "inputs", "outputs",
-        "planned", "reused", "persist", "artifact_dir", "t0", "ended",
-    )  # fmt: skip
+    request: RunRequest
+    run: Run
+    identity: RunIdentity
+    config: Any
+    resolved: list[ResolvedInput]
+    capture: OutputCapture
+    inputs: dict[str, Artifact] = field(default_factory=dict)
+    reused: ConsistRecord | None = None  # the completed run a cache hit reuses
+    t0: float = field(default_factory=time.perf_counter)
+    phase: RunPhase = RunPhase.BEGUN
+    final: ConsistRecord | None = None  # the record written by end()
+    context_token: object = None  # set by the facade that activates the run
 
-    def __init__(self, request: RunRequest, run: Run, identity: RunIdentity, config: Any,
-                 resolved: list[ResolvedInput], artifact_dir: str, persist: bool) -> None:  # fmt: skip
-        self.request = request
-        self.run = run
-        self.identity = identity
-        self.config = config
-        self.resolved = resolved
-        self.inputs: dict[str, Artifact] = {}
-        self.outputs: dict[str, Artifact] = {}
-        self.planned: dict[str, str] = {}  # key -> path handed out by output_path()
-        self.reused: ConsistRecord | None = None
-        self.persist = persist
-        self.artifact_dir = artifact_dir
-        self.t0 = time.perf_counter()
-        self.ended = False
+    @property
+    def persist(self) -> bool:
+        return self.request.cache.mode is not CacheMode.READONLY
 
     @property
     def cache_hit(self) -> bool:
         return self.reused is not None
+
+    @property
+    def outputs(self) -> dict[str, Artifact]:
+        return self.capture.outputs
+
+    @property
+    def ended(self) -> bool:
+        return self.phase in (RunPhase.COMPLETED, RunPhase.FAILED)
+
+    def advance(self, phase: RunPhase) -> None:
+        """Move to ``phase``; a transition the lifecycle does not allow is a RunStateError."""
+        if not self.phase.can_become(phase):
+            raise RunStateError(
+                f"Run {self.run.id!r} cannot go from {self.phase.value} to {phase.value}.",
+                fix="End a run once; suspend and resume only while it executes.",
+                run_id=self.run.id,
+            )
+        self.phase = phase
 
     def record(self) -> ConsistRecord:
         return ConsistRecord(
@@ -83,36 +102,33 @@ def compute_identity(
     services: Services, request: RunRequest
 ) -> tuple[Any, list[ResolvedInput], CodeIdentity, RunIdentity]:
     """Identity of a request: canonical config, resolved inputs, code and signature."""
-    digester = services.digester
+    digester, cache = services.digester, request.cache
     config, config_digest = compute_config_digest(request.config)
-    resolved = [
-        resolve_input(role, name, ref, digester=digester,
-                      lookup_producer=services.produced.lookup, parameter=parameter)
-        for role, parameter, refs in (
-            ("input", "inputs", request.inputs),
-            ("depends_on", "depends_on", request.depends_on),
-            ("identity", "identity_inputs", request.identity_inputs),
-        )
-        for name, ref in iter_named_refs(refs, parameter)
-    ]  # fmt: skip
-    cache = request.cache
-    mode = cache.code_identity or services.settings.code_identity
-    assert isinstance(mode, CodeIdentityMode)
-    code = compute_code_identity(mode, request.fn, digester=digester,
-                                 caller_file=request.caller_file,
-                                 extra_deps=cache.code_identity_extra_deps or ())  # fmt: skip
-    parts: dict[str, Any] = dict(
-        code_digest=code.digest, config_digest=config_digest,
-        input_digest=compute_input_digest(resolved), model=request.model, year=request.year,
-        iteration=request.iteration, cache_version=cache.cache_version,
-        cache_epoch=cache.cache_epoch,
-    )  # fmt: skip
-    return (
-        config,
-        resolved,
-        code,
-        RunIdentity(compute_signature(**parts), code_mode=code.mode, **parts),
+    groups = (
+        ("input", "inputs", request.inputs),
+        ("depends_on", "depends_on", request.depends_on),
+        ("identity", "identity_inputs", request.identity_inputs),
     )
+    resolved = resolve_inputs(groups, digester=digester, lookup_producer=services.produced.lookup)
+    code = compute_code_identity(
+        cache.code_identity or CodeIdentityMode(services.settings.code_identity),
+        request.fn,
+        digester=digester,
+        caller_file=request.caller_file,
+        extra_deps=cache.code_identity_extra_deps,
+    )
+    parts: dict[str, Any] = dict(
+        code_digest=code.digest,
+        config_digest=config_digest,
+        input_digest=compute_input_digest(resolved),
+        model=request.model,
+        year=request.year,
+        iteration=request.iteration,
+        cache_version=cache.version,
+        cache_epoch=cache.epoch,
+    )
+    identity = RunIdentity(compute_signature(**parts), code_mode=code.mode, **parts)
+    return config, resolved, code, identity
 
 
 def begin(services: Services, request: RunRequest) -> ActiveRun:
@@ -126,177 +142,100 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
             meta[label] = getattr(request, label)
     if code.git_commit:
         meta.update(git_commit=code.git_commit, git_dirty=code.git_dirty)
-    artifact_dir = _artifact_dir(services, request)
+    artifact_dir = (
+        layout.artifact_dir(request.model, request.run_id)
+        if request.artifact_dir is None
+        else os.path.join(layout.run_dir, request.artifact_dir)
+    )
     run = Run(
-        id=request.run_id, name=request.name, model_name=request.model,
-        description=request.description, parent_run_id=request.parent_run_id,
-        year=request.year, iteration=request.iteration, stage=request.stage, phase=request.phase,
-        tags=list(request.tags), signature=identity.signature, config_hash=identity.config_digest,
-        input_hash=identity.input_digest, git_hash=code.digest, code_identity_mode=code.mode,
-        artifact_dir=layout.to_uri(artifact_dir), created_at=now, started_at=now, meta=meta,
-    )  # fmt: skip
-    cache_mode = request.cache.cache_mode
-    assert isinstance(cache_mode, CacheMode)
-    active = ActiveRun(request, run, identity, config, resolved, artifact_dir,
-                       persist=cache_mode is not CacheMode.READONLY)  # fmt: skip
-    for item in resolved:
-        if item.role != "identity":
-            # List inputs are named by file name; two "data.csv" must both be recorded.
-            key, n = item.name, 1
-            while key in active.inputs:
-                n += 1
-                key = f"{item.name}#{n}"
-            artifact = input_artifact(item, layout, run.id)
-            artifact.key = key
-            active.inputs[key] = artifact
-    decision = lookup_cache(services.completed, identity.signature, cache_mode)
+        id=request.run_id,
+        model_name=request.model,
+        tags=list(request.tags),
+        **{name: getattr(request, name) for name in _COPIED_FIELDS},
+        signature=identity.signature,
+        config_hash=identity.config_digest,
+        input_hash=identity.input_digest,
+        git_hash=code.digest,
+        code_identity_mode=code.mode,
+        artifact_dir=layout.to_uri(artifact_dir),
+        created_at=now,
+        started_at=now,
+        meta=meta,
+    )
+    capture = OutputCapture(
+        run_id=run.id,
+        signature=run.signature,
+        artifact_dir=artifact_dir,
+        layout=layout,
+        digester=services.digester,
+    )
+    active = ActiveRun(request, run, identity, config, resolved, capture)
+    active.inputs.update(input_artifacts(resolved, layout, run.id))
+    decision = lookup_cache(services.completed, identity.signature, request.cache.mode)
     if decision.hit is not None:
         active.reused = decision.hit
         run.cache_hit = True
         run.reused_run_id = decision.hit.run.id
-        active.outputs = {a.key: a for a in decision.hit.outputs}
+        capture.outputs.update((a.key, a) for a in decision.hit.outputs)
     else:
         run.meta["cache_miss_reason"] = decision.reason
         if active.persist:
-            record = active.record()
-            data = encode_record(record)
-            write_snapshot(layout, record, update_latest=False, data=data)
-            services.sync.note_started(record, data)
+            services.recorder.record_started(active.record())
     services.hooks.emit(services.hooks.on_start, run)
     return active
-
-
-def _artifact_dir(services: Services, request: RunRequest) -> str:
-    if request.artifact_dir is None:
-        return services.layout.artifact_dir(request.model, request.run_id)
-    return os.path.join(services.layout.run_dir, request.artifact_dir)
 
 
 def run_function(
     services: Services,
     request: RunRequest,
     activate: Callable[[ActiveRun], AbstractContextManager[Any]],
+    executor: Executor,
 ) -> RunResult:
-    """``Tracker.run``: begin, call ``fn`` unless the cache hits, finish."""
-    if request.fn is not None:
-        python.check_runtime_kwargs(request.fn, request.execution.runtime_kwargs)
+    """``Tracker.run``: begin, let the executor run the code unless the cache hits, end."""
+    executor.check(request)
     active = begin(services, request)
+    value = None
     with activate(active):
-        if active.cache_hit:
-            finish(services, active, RunStatus.COMPLETED)
-            return RunResult(active.run, dict(active.outputs), True)
-        assert request.fn is not None  # the facade refuses fn=None
+        if not active.cache_hit:
+            active.advance(RunPhase.EXECUTING)
+            try:
+                value = executor.execute(request, active.resolved)
+                active.capture.log_returns(value, request.output.keys, request.output.mismatch)
+            except BaseException as exc:
+                end(services, active, RunStatus.FAILED, exc)
+                raise
+        end(services, active, RunStatus.COMPLETED)
+    return RunResult(active.run, dict(active.outputs), active.cache_hit, value)
+
+
+def end(
+    services: Services,
+    active: ActiveRun,
+    status: RunStatus = RunStatus.COMPLETED,
+    error: BaseException | None = None,
+) -> ConsistRecord:
+    """End the run, whatever executed it: collect outputs and apply the output policy
+    (when code ran), then record. Ending an ended run warns and returns its record."""
+    if active.final is not None:
+        logger.warning("consist: run %s has already ended; ignoring the second end", active.run.id)
+        return active.final
+    if status is RunStatus.COMPLETED and error is None and active.phase is not RunPhase.BEGUN:
+        output = active.request.output
         try:
-            kwargs = python.bind_arguments(
-                request.fn, named_inputs=[r for r in active.resolved if r.role == "input"],
-                binding=request.execution.input_binding,  # type: ignore[arg-type]
-                config=request.config, runtime_kwargs=request.execution.runtime_kwargs,
-            )  # fmt: skip
-            value = request.fn(**kwargs)
-            _log_returns(services, active, value)
-            apply_output_policy(services, active)
+            active.capture.collect(
+                declared=output.keys, output_paths=output.paths, missing=output.missing
+            )
         except BaseException as exc:
-            finish(services, active, RunStatus.FAILED, exc)
+            _record_end(services, active, RunStatus.FAILED, exc)
             raise
-        finish(services, active, RunStatus.COMPLETED)
-        return RunResult(active.run, dict(active.outputs), False, value)
+    return _record_end(services, active, status, error)
 
 
-def _log_returns(services: Services, active: ActiveRun, value: Any) -> None:
-    items, mismatch = python.split_returns(value, active.request.outputs)
-    if mismatch:
-        _policy(active.request.output_policy.output_mismatch, active.run,
-                f"returned {type(value).__name__} does not match outputs="
-                f"{list(active.request.outputs or ())}")  # fmt: skip
-    for key, item in items.items():
-        if is_pandas_object(item):
-            os.makedirs(active.artifact_dir, exist_ok=True)
-            item = write_table(item, os.path.join(active.artifact_dir, key))
-        if isinstance(item, Artifact):
-            item = item.path
-        if os.path.exists(item):
-            log_output(services, active, item, key)
-
-
-def apply_output_policy(services: Services, active: ActiveRun) -> None:
-    """Log output_paths and output_path() files; apply output_missing to declared keys."""
-    for key, path in (active.request.output_paths or {}).items():
-        target = path.path if isinstance(path, Artifact) else path
-        if key not in active.outputs and os.path.exists(target):
-            log_output(services, active, target, key)
-    logged_paths = {artifact.abs_path for artifact in active.outputs.values()}
-    for key, path in active.planned.items():
-        # A planned file already returned under another key is not logged twice.
-        if key not in active.outputs and path not in logged_paths and os.path.exists(path):
-            log_output(services, active, path, key)
-    expected = set(active.request.outputs or ()) | set(active.request.output_paths or ())
-    missing = sorted(expected - set(active.outputs))
-    if missing:
-        _policy(active.request.output_policy.output_missing, active.run,
-                f"declared outputs {missing} were not produced")  # fmt: skip
-
-
-def _policy(action: Any, run: Run, message: str) -> None:
-    text = f"Run {run.id!r}: {message}."
-    if action is OutputAction.ERROR:
-        raise OutputValidationError(
-            text, fix="Produce the declared outputs, or set output_policy to 'warn'/'ignore'.",
-            run_id=run.id,
-        )  # fmt: skip
-    if action is OutputAction.WARN:
-        warnings.warn(text, UserWarning, stacklevel=4)
-
-
-def output_path(active: ActiveRun, key: str, ext: str | None) -> Path:
-    """Path in the run's artifact directory for output ``key`` (logged at finish if written)."""
-    os.makedirs(active.artifact_dir, exist_ok=True)
-    suffix = "" if not ext else "." + ext.lstrip(".")
-    path = os.path.join(active.artifact_dir, key + suffix)
-    active.planned[key] = path
-    return Path(path)
-
-
-def log_output(
-    services: Services, active: ActiveRun, path: Any, key: str, **options: Any
-) -> Artifact:
-    artifact = output_artifact(path, key, run_id=active.run.id, signature=active.run.signature,
-                               layout=services.layout, digester=services.digester, **options)  # fmt: skip
-    active.outputs[key] = artifact
-    return artifact
-
-
-def log_input(services: Services, active: ActiveRun, path: Any, key: str,
-              content_hash: str | None = None, meta: dict[str, Any] | None = None) -> Artifact:  # fmt: skip
-    """Record an input after begin (it does not change the already computed identity)."""
-    ref = path
-    if content_hash is not None and not isinstance(path, Artifact):
-        ref = Artifact(id="", key=key, uri=os.fspath(path), hash=content_hash,
-                       abs_path=os.path.abspath(os.fspath(path)))  # fmt: skip
-    resolved = resolve_input("input", key, ref, digester=services.digester,
-                             lookup_producer=services.produced.lookup, parameter="path")  # fmt: skip
-    artifact = input_artifact(resolved, services.layout, active.run.id)
-    artifact.meta.update(meta or {})
-    active.inputs[key] = artifact
-    return artifact
-
-
-def flush(services: Services, active: ActiveRun) -> None:
-    """Persist the running record after log_* calls: the JSON snapshot, then the store.
-
-    The reference promises log_artifact / log_artifacts / log_meta reach the database
-    at once, so the running record is journaled and synced now (through the journal,
-    so it can never be overtaken by an older line of the same run).
-    """
-    if active.persist and not active.ended:
-        record = active.record()
-        data = encode_record(record)
-        write_snapshot(services.layout, record, update_latest=False, data=data)
-        services.sync.note_flushed(record, data)
-
-
-def finish(services: Services, active: ActiveRun, status: RunStatus,
-           error: BaseException | None = None) -> ConsistRecord:  # fmt: skip
-    """End the run: final snapshot first, then indexes, pending store sync and hooks."""
+def _record_end(
+    services: Services, active: ActiveRun, status: RunStatus, error: BaseException | None
+) -> ConsistRecord:
+    """Final snapshot first, then the cache indexes, the store journal and the hooks."""
+    active.advance(RunPhase.FINISHING)
     run = active.run
     run.status = status.value
     run.ended_at = utc_now()
@@ -304,21 +243,42 @@ def finish(services: Services, active: ActiveRun, status: RunStatus,
     if error is not None:
         run.error = f"{type(error).__name__}: {error}"
         run.meta["error"] = run.error
-    active.ended = True
     record = active.record()
     if active.persist:
-        data = encode_record(record)
-        path = write_snapshot(services.layout, record, update_latest=True, data=data)
-        if status is RunStatus.COMPLETED and not active.cache_hit:
-            services.completed.record(record, path)
-            for artifact in record.outputs:
-                if artifact.hash and artifact.abs_path and artifact.run_id == run.id:
-                    services.produced.record(artifact.abs_path, ProducedFile(
-                        run.signature or "", artifact.hash, run.id, artifact.id))  # fmt: skip
-        services.sync.note_recorded(record, data)
+        services.recorder.record_ended(record, reusable=not active.cache_hit)
+    active.final = record
+    active.advance(RunPhase.COMPLETED if status is RunStatus.COMPLETED else RunPhase.FAILED)
     hooks = services.hooks
     if status is RunStatus.COMPLETED:
         hooks.emit(hooks.on_complete, run, list(record.outputs))
     else:
         hooks.emit(hooks.on_failed, run, error)
     return record
+
+
+def log_input(
+    services: Services, active: ActiveRun, path: Any, key: str, **options: Any
+) -> Artifact:
+    """Record an input after begin (it does not change the already computed identity)."""
+    artifact = logged_input_artifact(
+        path,
+        key,
+        layout=services.layout,
+        run_id=active.run.id,
+        digester=services.digester,
+        lookup_producer=services.produced.lookup,
+        **options,
+    )
+    active.inputs[key] = artifact
+    return artifact
+
+
+def record_progress(services: Services, active: ActiveRun) -> None:
+    """Persist the running record after log_* calls: the JSON snapshot, then the store.
+
+    The reference promises log_artifact / log_artifacts / log_meta reach the database
+    at once, so the running record is journaled and synced now (through the journal,
+    so it can never be overtaken by an older line of the same run).
+    """
+    if active.persist and not active.ended:
+        services.recorder.record_progress(active.record())

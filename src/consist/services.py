@@ -10,6 +10,7 @@ from consist.fs.layout import RunLayout
 from consist.identity.files import FileDigester
 from consist.persist.hooks import HookRegistry
 from consist.persist.journal import PendingJournal
+from consist.persist.recorder import RunRecorder
 from consist.persist.sync import SnapshotMemoryStore, StoreSync
 from consist.settings import DIGEST_MEMO_MIN_BYTES, STORE_LOCK_TIMEOUT_SECONDS, TrackerConfig
 from consist.store.duckdb.store import DuckDBStore
@@ -24,6 +25,7 @@ class Services:
     produced: ProducedIndex
     store: DuckDBStore | SnapshotMemoryStore
     sync: StoreSync
+    recorder: RunRecorder
     hooks: HookRegistry
 
 
@@ -44,13 +46,15 @@ def build_services(settings: TrackerConfig) -> Services:
         every_runs=settings.sync_every_runs,
         every_seconds=settings.sync_every_seconds,
     )
+    completed, produced = CompletedIndex(layout), ProducedIndex(layout)
     return Services(
         settings=settings,
         layout=layout,
         digester=FileDigester(layout.digest_memo_dir, persist_min_bytes=DIGEST_MEMO_MIN_BYTES),
-        completed=CompletedIndex(layout),
-        produced=ProducedIndex(layout),
+        completed=completed,
+        produced=produced,
         store=store,
         sync=sync,
+        recorder=RunRecorder(layout, sync, completed, produced),
         hooks=HookRegistry(),
     )

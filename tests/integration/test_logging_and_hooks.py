@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import consist
-from consist import ConsistRecord, RunStateError, Tracker, flow
+from consist import ConsistRecord, RunStateError, Tracker
+from consist.persist import recorder
 
 
 def read_snapshot(tracker: Tracker, run_id: str) -> dict:
@@ -90,14 +91,14 @@ def test_log_artifacts_is_one_batched_snapshot_write(
     tracker: Tracker, files, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writes = []
-    original = flow.write_snapshot
+    original = recorder.write_snapshot
 
     def counting(layout, record, **kwargs):
         writes.append(record.run.id)
         return original(layout, record, **kwargs)
 
     with tracker.start_run("batch", "m"):
-        monkeypatch.setattr(flow, "write_snapshot", counting)
+        monkeypatch.setattr(recorder, "write_snapshot", counting)
         logged = tracker.log_artifacts(
             {"a": files["a"], "b": files["b"], "c": files["c"]},
             metadata_by_key={"b": {"special": True}},

@@ -13,7 +13,7 @@ from consist.errors import ConfigError, IdentityError
 from consist.fs.layout import RunLayout
 from consist.identity.canonical import digest_bytes
 from consist.identity.files import FileDigester
-from consist.identity.inputs import ResolvedInput
+from consist.identity.inputs import ProducerLookup, ResolvedInput, resolve_input
 from consist.model.artifact import Artifact, driver_for_path
 
 
@@ -43,6 +43,48 @@ def input_artifact(resolved: ResolvedInput, layout: RunLayout, run_id: str) -> A
         meta=meta,
         abs_path=resolved.abs_path,
     )
+
+
+def input_artifacts(
+    resolved: list[ResolvedInput], layout: RunLayout, run_id: str
+) -> dict[str, Artifact]:
+    """Input artifacts of a run by key (identity-only inputs are not recorded as inputs)."""
+    artifacts: dict[str, Artifact] = {}
+    for item in resolved:
+        if item.role != "identity":
+            # List inputs are named by file name; two "data.csv" must both be recorded.
+            key, n = item.name, 1
+            while key in artifacts:
+                n += 1
+                key = f"{item.name}#{n}"
+            artifact = input_artifact(item, layout, run_id)
+            artifact.key = key
+            artifacts[key] = artifact
+    return artifacts
+
+
+def logged_input_artifact(
+    path: Any,
+    key: str,
+    *,
+    layout: RunLayout,
+    run_id: str,
+    digester: FileDigester,
+    lookup_producer: ProducerLookup,
+    content_hash: str | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Artifact:
+    """Artifact for ``log_input``: a path (digest given or computed) or an earlier Artifact."""
+    ref = path
+    if content_hash is not None and not isinstance(path, Artifact):
+        abs_path = os.path.abspath(os.fspath(path))
+        ref = Artifact(id="", key=key, uri=os.fspath(path), hash=content_hash, abs_path=abs_path)
+    resolved = resolve_input(
+        "input", key, ref, digester=digester, lookup_producer=lookup_producer, parameter="path"
+    )
+    artifact = input_artifact(resolved, layout, run_id)
+    artifact.meta.update(meta or {})
+    return artifact
 
 
 def output_artifact(

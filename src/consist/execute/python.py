@@ -4,15 +4,40 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
 from consist._libs.pandas import TABULAR_DRIVERS, is_pandas_object, read_table
-from consist.errors import ConfigError
+from consist.errors import ConfigError, RunStateError
 from consist.identity.inputs import ResolvedInput
 from consist.model.artifact import Artifact, driver_for_path
 from consist.options import InputBinding
+from consist.request.spec import RunRequest
+
+
+class PythonExecutor:
+    """Calls ``request.fn`` in this process (the Executor of ``Tracker.run``)."""
+
+    def check(self, request: RunRequest) -> None:
+        if request.fn is not None:
+            check_runtime_kwargs(request.fn, request.runtime_kwargs)
+
+    def execute(self, request: RunRequest, inputs: Sequence[ResolvedInput]) -> Any:
+        if request.fn is None:
+            raise RunStateError(
+                f"Run {request.run_id!r} has no function to execute.",
+                fix="Pass fn=... to tracker.run.",
+            )
+        kwargs = bind_arguments(
+            request.fn,
+            named_inputs=[item for item in inputs if item.role == "input"],
+            binding=request.input_binding,
+            config=request.config,
+            runtime_kwargs=request.runtime_kwargs,
+        )
+        return request.fn(**kwargs)
+
 
 _signatures: dict[Any, tuple[frozenset[str], bool, dict[str, Any]]] = {}
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import inspect
 import os
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -217,3 +218,21 @@ def _digest_git_diff(root: str) -> str | None:
         if proc.wait(timeout=60) != 0:
             raise subprocess.CalledProcessError(proc.returncode, "git diff")
     return hasher.hexdigest() if seen else None
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def caller_file() -> str | None:
+    """Source file of the first frame outside Consist (and contextlib): the user's code.
+
+    ``trace`` and ``begin_run`` have no function to hash, so under ``callable_*`` code
+    identity they hash the file containing the ``with`` / ``begin_run`` statement.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PACKAGE_DIR) and not filename.endswith("contextlib.py"):
+            return filename if os.path.isfile(filename) else None
+        frame = frame.f_back  # type: ignore[assignment]
+    return None

@@ -60,6 +60,22 @@ class ResolvedInput:
         return f"{self.role}:{self.name}:file:{self.digest}"
 
 
+def resolve_inputs(
+    groups: Iterable[tuple[str, str, Any]],
+    *,
+    digester: FileDigester,
+    lookup_producer: ProducerLookup,
+) -> list[ResolvedInput]:
+    """Resolve every ref of ``(role, parameter, refs)`` groups, in order."""
+    return [
+        resolve_input(
+            role, name, ref, digester=digester, lookup_producer=lookup_producer, parameter=parameter
+        )
+        for role, parameter, refs in groups
+        for name, ref in iter_named_refs(refs, parameter)
+    ]
+
+
 def iter_named_refs(refs: Any, parameter: str) -> Iterable[tuple[str, Any]]:
     """Yield (name, ref) pairs from a mapping or an iterable of refs."""
     if refs is None:

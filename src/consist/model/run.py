@@ -25,6 +25,40 @@ class RunStatus(StrEnum):
     FAILED = "failed"
 
 
+class RunPhase(StrEnum):
+    """Where an ActiveRun is in its lifecycle.
+
+    BEGUN: identity computed, cache decided, start recorded; no user code ran yet.
+    EXECUTING: user code is running (the function, a trace body, begin_run...end_run).
+    SUSPENDED: paused while child steps run (a scenario header); resumes to EXECUTING.
+    FINISHING: outputs collected and the output policy applied; the record is being written.
+    COMPLETED: ended normally (also every cache hit of ``run``).
+    FAILED: user code, the output policy or the caller ended it with an error.
+    """
+
+    BEGUN = "begun"
+    EXECUTING = "executing"
+    SUSPENDED = "suspended"
+    FINISHING = "finishing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    def can_become(self, other: RunPhase) -> bool:
+        """Whether the lifecycle allows moving from this phase to ``other``."""
+        return other.value in _NEXT_PHASES[self.value]
+
+
+# The lifecycle's transitions: begun -> executing <-> suspended -> finishing -> end state.
+_NEXT_PHASES: dict[str, frozenset[str]] = {
+    "begun": frozenset({"executing", "finishing"}),
+    "executing": frozenset({"suspended", "finishing"}),
+    "suspended": frozenset({"executing", "finishing"}),
+    "finishing": frozenset({"completed", "failed"}),
+    "completed": frozenset(),
+    "failed": frozenset(),
+}
+
+
 RUN_FIELDS = (
     "id",
     "name",

@@ -1,22 +1,50 @@
-"""Validate and normalise the keyword arguments of run / trace / begin_run into a RunRequest."""
+"""A facade call becomes one RunRequest: every argument checked, options parsed to enums.
+
+The facade passes its arguments as one mapping (``locals()`` of its first statement), so
+the keyword set is restated nowhere but in request/spec.py. The first bad argument raises a
+ConfigError naming it; an unknown keyword raises UnknownKeywordError with the closest
+valid name.
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from consist.errors import ConfigError
+from consist.errors import ConfigError, UnknownKeywordError
 from consist.model.limits import (
     validate_name,
     validate_optional_int,
     validate_optional_str,
     validate_tags,
 )
-from consist.options import CacheOptions, ExecutionOptions, OutputPolicyOptions
-from consist.request.spec import RunRequest
+from consist.options import (
+    CacheMode,
+    CacheOptions,
+    CodeIdentityMode,
+    ExecutionOptions,
+    InputBinding,
+    OutputAction,
+    OutputPolicyOptions,
+)
+from consist.request.spec import (
+    BEGIN_RUN_FIELDS,
+    CacheSpec,
+    ExecutionStyle,
+    OutputSpec,
+    RunKwargs,
+    RunRequest,
+    StepKwargs,
+    TraceKwargs,
+)
+
+RUN_KEYWORDS = frozenset(RunKwargs.__annotations__)
+TRACE_KEYWORDS = frozenset(TraceKwargs.__annotations__)
+_STEP_KEYWORDS = tuple(StepKwargs.__annotations__)
 
 
 def new_run_id(name: str) -> str:
@@ -25,96 +53,246 @@ def new_run_id(name: str) -> str:
     return f"{name}-{stamp}-{uuid.uuid4().hex[:12]}"
 
 
-def _check_type(value: Any, expected: type | tuple[type, ...], parameter: str, hint: str) -> None:
-    if value is not None and not isinstance(value, expected):
-        raise ConfigError(
-            f"{parameter} must be {hint}, got {type(value).__name__} {value!r}.",
-            fix=f"Pass {parameter} as {hint}.",
-            parameter=parameter,
-        )
-
-
-def _outputs(outputs: Any) -> tuple[str, ...] | None:
-    if outputs is None:
-        return None
-    if isinstance(outputs, str):
-        outputs = [outputs]
-    keys = tuple(outputs)
-    for key in keys:
-        if not isinstance(key, str) or not key:
-            raise ConfigError(
-                f"outputs contains {key!r}; output keys must be non-empty strings.",
-                fix="Pass outputs=['key', ...].",
-                parameter="outputs",
+def check_keywords(given: Iterable[str], allowed: Iterable[str], where: str) -> None:
+    """Refuse a keyword outside ``allowed``, suggesting the closest valid one."""
+    valid = sorted(allowed)
+    for name in given:
+        if name not in valid:
+            close = difflib.get_close_matches(name, valid, n=1)
+            hint = f"Did you mean {close[0]!r}?" if close else f"Valid: {', '.join(valid)}."
+            raise UnknownKeywordError(
+                f"{where} got an unknown keyword argument {name!r}.",
+                fix=hint,
+                parameter=name,
             )
-    return keys
 
 
-def build_request(
-    *,
-    fn: Callable[..., Any] | None,
-    name: str | None,
-    run_id: str | None,
-    model: str | None,
-    cache: CacheOptions,
-    output_policy: OutputPolicyOptions | None = None,
-    execution: ExecutionOptions | None = None,
-    runtime_kwargs: Mapping[str, Any] | None = None,
-    tags: Any = None,
-    year: Any = None,
-    iteration: Any = None,
-    stage: Any = None,
-    phase: Any = None,
-    description: Any = None,
-    parent_run_id: Any = None,
-    outputs: Any = None,
-    output_paths: Any = None,
-    artifact_dir: Any = None,
-    **rest: Any,
-) -> RunRequest:
-    """Check every argument and return the request; raise ConfigError on the first bad one."""
-    if fn is not None and not callable(fn):
+def request_from_run(call: Mapping[str, Any]) -> RunRequest:
+    """``Tracker.run``'s arguments (fn, name and RunKwargs) as a RunRequest."""
+    fn = call.get("fn")
+    if fn is None:
+        raise ConfigError(
+            "tracker.run needs fn=... (the function to run).",
+            fix="Pass fn=your_function, or use tracker.trace(...) for inline code.",
+            parameter="fn",
+        )
+    if not callable(fn):
         raise ConfigError(
             f"fn={fn!r} is not callable.", fix="Pass a function, e.g. fn=my_step.", parameter="fn"
         )
+    options = _typed(call.get("cache_options"), CacheOptions, "cache_options", "CacheOptions")
+    policy = _typed(
+        call.get("output_policy"), OutputPolicyOptions, "output_policy", "OutputPolicyOptions"
+    )
+    execution = _typed(
+        call.get("execution_options"), ExecutionOptions, "execution_options", "ExecutionOptions"
+    )
+    runtime = _typed(
+        call.get("runtime_kwargs"), Mapping, "runtime_kwargs", "a mapping of parameter names"
+    )
+    options = options or CacheOptions()
+    policy = policy or OutputPolicyOptions()
+    execution = execution or ExecutionOptions()
+    return _build(
+        ExecutionStyle.FUNCTION,
+        call,
+        fn=fn,
+        cache=_cache_spec(
+            options.cache_mode,
+            options.cache_version,
+            options.cache_epoch,
+            options.code_identity,
+            options.code_identity_extra_deps,
+        ),
+        missing=policy.output_missing,
+        mismatch=policy.output_mismatch,
+        input_binding=InputBinding.parse(execution.input_binding, "input_binding"),
+        runtime_kwargs={**(execution.runtime_kwargs or {}), **(runtime or {})},
+    )
+
+
+def request_from_trace(call: Mapping[str, Any], caller_file: str | None) -> RunRequest:
+    """``Tracker.trace``'s arguments (name and TraceKwargs) as a RunRequest."""
+    return _build(
+        ExecutionStyle.TRACE,
+        call,
+        cache=_cache_spec(
+            call.get("cache_mode", CacheMode.REUSE),
+            call.get("cache_version"),
+            call.get("cache_epoch"),
+            call.get("code_identity"),
+            call.get("code_identity_extra_deps"),
+        ),
+        missing=call.get("output_missing", OutputAction.WARN),
+        mismatch=call.get("output_mismatch", OutputAction.WARN),
+        caller_file=caller_file,
+    )
+
+
+def request_from_begin_run(
+    call: Mapping[str, Any], extra: Mapping[str, Any], caller_file: str | None
+) -> RunRequest:
+    """``begin_run``'s arguments as a RunRequest; ``extra`` keywords that are not run
+    fields (BEGIN_RUN_FIELDS) become ``run.meta``, as the reference documents."""
+    # Run keywords begin_run does not take would otherwise vanish silently into meta.
+    misplaced = sorted(
+        set(extra) & (RUN_KEYWORDS | TRACE_KEYWORDS | {"fn"}) - set(BEGIN_RUN_FIELDS)
+    )
+    if misplaced:
+        raise UnknownKeywordError(
+            f"begin_run does not take {misplaced[0]!r} (it would be stored as metadata).",
+            fix="Pass cache controls as begin_run's own keywords (cache_mode=, cache_version=, "
+            "...), or use tracker.run / tracker.trace for the others.",
+            parameter=misplaced[0],
+        )
+    fields = {key: extra[key] for key in BEGIN_RUN_FIELDS if key in extra}
+    meta = {key: value for key, value in extra.items() if key not in fields}
+    merged = {**call, **fields, "name": fields.get("name") or call["run_id"]}
+    return _build(
+        ExecutionStyle.IMPERATIVE,
+        merged,
+        cache=_cache_spec(
+            call.get("cache_mode", CacheMode.REUSE),
+            call.get("cache_version"),
+            call.get("cache_epoch"),
+            call.get("code_identity"),
+            call.get("code_identity_extra_deps"),
+        ),
+        artifact_dir=call.get("artifact_dir"),
+        caller_file=caller_file,
+        meta=meta,
+    )
+
+
+def _build(
+    style: ExecutionStyle,
+    call: Mapping[str, Any],
+    *,
+    cache: CacheSpec,
+    fn: Callable[..., Any] | None = None,
+    missing: object = OutputAction.WARN,
+    mismatch: object = OutputAction.WARN,
+    input_binding: InputBinding = InputBinding.AUTO,
+    runtime_kwargs: Mapping[str, Any] | None = None,
+    artifact_dir: object = None,
+    caller_file: str | None = None,
+    meta: Mapping[str, Any] | None = None,
+) -> RunRequest:
+    step = {key: call.get(key) for key in _STEP_KEYWORDS}
+    name, model, run_id = _names(fn, call.get("name"), step["model"], step["run_id"])
+    output_paths = _typed(step["output_paths"], Mapping, "output_paths", "a mapping of key -> path")
+    return RunRequest(
+        style=style,
+        name=name,
+        model=model,
+        run_id=run_id,
+        fn=fn,
+        description=validate_optional_str(step["description"], "description"),
+        config=step["config"],
+        inputs=step["inputs"],
+        depends_on=step["depends_on"],
+        identity_inputs=step["identity_inputs"],
+        tags=tuple(validate_tags(step["tags"])),
+        year=validate_optional_int(step["year"], "year"),
+        iteration=validate_optional_int(step["iteration"], "iteration"),
+        stage=validate_optional_str(step["stage"], "stage"),
+        phase=validate_optional_str(step["phase"], "phase"),
+        parent_run_id=validate_optional_str(step["parent_run_id"], "parent_run_id"),
+        output=OutputSpec(
+            keys=_output_keys(step["outputs"]),
+            paths=output_paths,
+            missing=OutputAction.parse(missing, "output_missing"),
+            mismatch=OutputAction.parse(mismatch, "output_mismatch"),
+        ),
+        cache=cache,
+        input_binding=input_binding,
+        runtime_kwargs=dict(runtime_kwargs or {}),
+        artifact_dir=_optional_path(artifact_dir, "artifact_dir"),
+        caller_file=caller_file,
+        meta=dict(meta or {}),
+    )
+
+
+def _names(
+    fn: Callable[..., Any] | None, name: object, model: object, run_id: object
+) -> tuple[str, str, str]:
+    """(name, model, run_id): name defaults to fn's name, model to the name."""
     if name is None:
         name = getattr(fn, "__name__", None) if fn is not None else None
         if name is None or name == "<lambda>":
-            name = model or (run_id if run_id else None)
+            name = model or run_id or None
         if name is None:
             raise ConfigError(
                 "The run has no name.",
                 fix="Pass name=... (or fn=..., whose name is used).",
                 parameter="name",
             )
-    validate_name(name, "name")
-    model = validate_name(model if model is not None else name, "model")
-    run_id = validate_name(run_id, "run_id") if run_id is not None else new_run_id(name)
-    _check_type(output_policy, OutputPolicyOptions, "output_policy", "an OutputPolicyOptions")
-    _check_type(execution, ExecutionOptions, "execution_options", "an ExecutionOptions")
-    _check_type(runtime_kwargs, Mapping, "runtime_kwargs", "a mapping of parameter names")
-    _check_type(output_paths, Mapping, "output_paths", "a mapping of key -> path")
-    execution = execution or ExecutionOptions()
-    if runtime_kwargs:
-        merged = {**(execution.runtime_kwargs or {}), **runtime_kwargs}
-        execution = ExecutionOptions(execution.input_binding, merged)
-    return RunRequest(
-        name=name,
-        model=model,
-        run_id=run_id,
-        fn=fn,
-        description=validate_optional_str(description, "description"),
-        tags=tuple(validate_tags(tags)),
-        year=validate_optional_int(year, "year"),
-        iteration=validate_optional_int(iteration, "iteration"),
-        stage=validate_optional_str(stage, "stage"),
-        phase=validate_optional_str(phase, "phase"),
-        parent_run_id=validate_optional_str(parent_run_id, "parent_run_id"),
-        outputs=_outputs(outputs),
-        output_paths=output_paths,
-        cache=cache,
-        output_policy=output_policy or OutputPolicyOptions(),
-        execution=execution,
-        artifact_dir=os.fspath(artifact_dir) if artifact_dir is not None else None,
-        **rest,
+    checked = validate_name(name, "name")
+    model_name = validate_name(model if model is not None else checked, "model")
+    run = validate_name(run_id, "run_id") if run_id is not None else new_run_id(checked)
+    return checked, model_name, run
+
+
+def _cache_spec(
+    mode: object, version: object, epoch: object, code_identity: object, extra_deps: object
+) -> CacheSpec:
+    deps = () if extra_deps is None else extra_deps
+    if isinstance(deps, str) or not isinstance(deps, (list, tuple)):
+        raise ConfigError(
+            f"code_identity_extra_deps={extra_deps!r} must be a list of file paths.",
+            fix="Pass code_identity_extra_deps=['helpers.py', ...].",
+            parameter="code_identity_extra_deps",
+        )
+    return CacheSpec(
+        mode=CacheMode.parse(mode, "cache_mode"),
+        version=validate_optional_int(version, "cache_version"),
+        epoch=validate_optional_int(epoch, "cache_epoch"),
+        code_identity=(
+            None
+            if code_identity is None
+            else CodeIdentityMode.parse(code_identity, "code_identity")
+        ),
+        code_identity_extra_deps=tuple(os.fspath(dep) for dep in deps),
     )
+
+
+def _typed(value: Any, expected: type, parameter: str, hint: str) -> Any:
+    if value is not None and not isinstance(value, expected):
+        raise ConfigError(
+            f"{parameter} must be {hint}, got {type(value).__name__} {value!r}.",
+            fix=f"Pass {parameter} as {hint}.",
+            parameter=parameter,
+        )
+    return value
+
+
+def _optional_path(value: object, parameter: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(
+            f"{parameter}={value!r} must be a path.",
+            fix=f"Pass {parameter} as a str or pathlib.Path.",
+            parameter=parameter,
+        )
+    return os.fspath(value)
+
+
+def _output_keys(outputs: object) -> tuple[str, ...] | None:
+    if outputs is None:
+        return None
+    items = [outputs] if isinstance(outputs, str) else outputs
+    if not isinstance(items, (list, tuple)):
+        raise ConfigError(
+            f"outputs={outputs!r} must be a list of output keys.",
+            fix="Pass outputs=['key', ...].",
+            parameter="outputs",
+        )
+    for key in items:
+        if not isinstance(key, str) or not key:
+            raise ConfigError(
+                f"outputs contains {key!r}; output keys must be non-empty strings.",
+                fix="Pass outputs=['key', ...].",
+                parameter="outputs",
+            )
+    return tuple(items)

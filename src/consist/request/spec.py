@@ -1,40 +1,148 @@
-"""RunRequest: one frozen description of what a run/trace/begin_run call asked for.
+"""The run keyword set, declared once, and RunRequest: what one call asked for.
 
-The facade packs its keyword arguments into a RunRequest as its first statement;
-nothing below the facade takes more than a RunRequest.
+``RunKwargs`` (``Tracker.run``) and ``TraceKwargs`` (``Tracker.trace``) are the ONE
+declaration of the keywords a run accepts beyond ``fn`` / ``name``. Both share
+``StepKwargs``; ``run`` groups its cache, output and execution controls in option objects,
+``trace`` takes them flat, as the reference documents. ``Tracker.run`` / ``Tracker.trace``
+keep explicit signatures for readers and IDEs; tests/unit/request/test_run_kwargs.py checks
+that they, ``begin_run`` and the reference agree with these TypedDicts.
+
+The facade packs its arguments into a RunRequest as its first statement (request/build.py);
+nothing below the facade takes more than a RunRequest. Option fields are parsed enums here,
+so no layer below re-checks a string.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypedDict
 
-from consist.options import CacheOptions, ExecutionOptions, OutputPolicyOptions
+from consist.model.artifact import Artifact
+from consist.options import (
+    CacheMode,
+    CacheOptions,
+    CodeIdentityMode,
+    ExecutionOptions,
+    InputBinding,
+    OutputAction,
+    OutputPolicyOptions,
+)
+
+#: A file reference: a path or an Artifact logged by an earlier run.
+PathRef = str | os.PathLike[str] | Artifact
+#: Named or unnamed file references: ``{"name": ref}``, ``[ref, ("name", ref), ...]`` or one ref.
+InputRefs = Mapping[str, PathRef] | Sequence[PathRef | tuple[str, PathRef]] | PathRef
+
+
+class StepKwargs(TypedDict, total=False):
+    """Keywords shared by ``run`` and ``trace``: what the step is, reads and writes."""
+
+    run_id: str | None
+    model: str | None
+    description: str | None
+    config: object
+    inputs: InputRefs | None
+    depends_on: InputRefs | None
+    tags: list[str] | None
+    identity_inputs: InputRefs | None
+    year: int | None
+    iteration: int | None
+    phase: str | None
+    stage: str | None
+    parent_run_id: str | None
+    outputs: list[str] | None
+    output_paths: Mapping[str, PathRef] | None
+
+
+class RunKwargs(StepKwargs, total=False):
+    """Keywords of ``Tracker.run`` / ``consist.run`` after ``fn`` and ``name``."""
+
+    cache_options: CacheOptions | None
+    output_policy: OutputPolicyOptions | None
+    execution_options: ExecutionOptions | None
+    runtime_kwargs: Mapping[str, Any] | None
+
+
+class TraceKwargs(StepKwargs, total=False):
+    """Keywords of ``Tracker.trace`` / ``consist.trace`` after ``name``."""
+
+    cache_mode: CacheMode | str
+    cache_version: int | None
+    cache_epoch: int | None
+    code_identity: CodeIdentityMode | str | None
+    code_identity_extra_deps: list[str] | None
+    output_mismatch: OutputAction | str
+    output_missing: OutputAction | str
+
+
+#: ``begin_run`` keywords (beyond its named parameters) that are run fields, not metadata.
+BEGIN_RUN_FIELDS = (
+    "name", "year", "iteration", "stage", "phase", "parent_run_id", "depends_on",
+    "identity_inputs", "outputs", "output_paths",
+)  # fmt: skip
+
+
+class ExecutionStyle(StrEnum):
+    """Who executes the code between begin and end.
+
+    FUNCTION: ``Tracker.run`` calls ``fn`` (skipped on a cache hit).
+    TRACE: the body of a ``with tracker.trace(...)`` block (always executes).
+    IMPERATIVE: the caller's code between ``begin_run`` and ``end_run`` (always executes).
+    """
+
+    FUNCTION = "function"
+    TRACE = "trace"
+    IMPERATIVE = "imperative"
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSpec:
+    """Parsed cache controls."""
+
+    mode: CacheMode = CacheMode.REUSE
+    version: int | None = None
+    epoch: int | None = None
+    code_identity: CodeIdentityMode | None = None
+    code_identity_extra_deps: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """Declared outputs and what to do when they do not appear."""
+
+    keys: tuple[str, ...] | None = None
+    paths: Mapping[str, PathRef] | None = None
+    missing: OutputAction = OutputAction.WARN
+    mismatch: OutputAction = OutputAction.WARN
 
 
 @dataclass(frozen=True, slots=True)
 class RunRequest:
+    """One validated run / trace / begin_run call."""
+
+    style: ExecutionStyle
     name: str
     model: str
     run_id: str
     fn: Callable[..., Any] | None = None
     description: str | None = None
-    config: Any = None
-    inputs: Any = None
-    depends_on: Any = None
-    identity_inputs: Any = None
+    config: object = None
+    inputs: InputRefs | None = None
+    depends_on: InputRefs | None = None
+    identity_inputs: InputRefs | None = None
     tags: tuple[str, ...] = ()
     year: int | None = None
     iteration: int | None = None
     stage: str | None = None
     phase: str | None = None
     parent_run_id: str | None = None
-    outputs: tuple[str, ...] | None = None
-    output_paths: Mapping[str, Any] | None = None
-    cache: CacheOptions = field(default_factory=CacheOptions)
-    output_policy: OutputPolicyOptions = field(default_factory=OutputPolicyOptions)
-    execution: ExecutionOptions = field(default_factory=ExecutionOptions)
+    output: OutputSpec = field(default_factory=OutputSpec)
+    cache: CacheSpec = field(default_factory=CacheSpec)
+    input_binding: InputBinding = InputBinding.AUTO
+    runtime_kwargs: Mapping[str, Any] = field(default_factory=dict)
     artifact_dir: str | None = None
     caller_file: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)

@@ -36,9 +36,10 @@ class ArtifactMethods(TrackerBase):
             If ``direction`` is not "input" or "output".
         """
         active = self._require_active("log_artifact")
-        artifact = self._log_one(active, path, key, direction, driver, content_hash,
-                                 validate_content_hash, meta)  # fmt: skip
-        flow.flush(self._services, active)
+        artifact = self._log_one(
+            active, path, key, direction, driver, content_hash, validate_content_hash, meta
+        )
+        flow.record_progress(self._services, active)
         return artifact
 
     def log_input(self, path: Any, key: str | None = None, **kwargs: Any) -> Artifact:
@@ -87,14 +88,14 @@ class ArtifactMethods(TrackerBase):
         for key, path in outputs.items():
             meta = {**shared_meta, **(metadata_by_key or {}).get(key, {})}
             logged[key] = self._log_one(active, path, key, direction, driver, None, False, meta)
-        flow.flush(self._services, active)
+        flow.record_progress(self._services, active)
         return logged
 
     def log_meta(self, **kwargs: Any) -> None:
         """Merge ``kwargs`` into the active run's ``meta`` and rewrite its snapshot."""
         active = self._require_active("log_meta")
         active.run.meta.update(kwargs)
-        flow.flush(self._services, active)
+        flow.record_progress(self._services, active)
 
     def _log_one(
         self,
@@ -110,9 +111,16 @@ class ArtifactMethods(TrackerBase):
         key = check_key(key) if key is not None else default_key(path)
         target = path.path if isinstance(path, Artifact) else path
         if direction == "output":
-            return flow.log_output(self._services, active, target, key, driver=driver,
-                                   content_hash=content_hash,
-                                   validate_content_hash=validate_content_hash, meta=meta)  # fmt: skip
+            return active.capture.log_output(
+                target,
+                key,
+                driver=driver,
+                content_hash=content_hash,
+                validate_content_hash=validate_content_hash,
+                meta=meta,
+            )
         if direction == "input":
-            return flow.log_input(self._services, active, path, key, content_hash, meta)
+            return flow.log_input(
+                self._services, active, path, key, content_hash=content_hash, meta=meta
+            )
         raise invalid_option("direction", direction, ["input", "output"])

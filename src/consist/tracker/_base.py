@@ -1,16 +1,15 @@
-"""State shared by the Tracker mixins, and the single active-run slot."""
+"""State shared by the Tracker mixins: the active-run slot and the last ended run."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
 from consist.context import reset_current_tracker, set_current_tracker
 from consist.errors import RunStateError
 from consist.flow import ActiveRun
-from consist.model.run import ConsistRecord, Run
 from consist.services import Services
 
 
@@ -19,14 +18,12 @@ class TrackerBase:
 
     _services: Services
     _active: ActiveRun | None
-    _last_record: ConsistRecord | None
-    _ended_imperative: Run | None
-    _imperative_exit: AbstractContextManager[ActiveRun] | None
+    _last: ActiveRun | None
     _lock: threading.RLock
     _engine: Any
 
-    @contextmanager
-    def _activated(self, active: ActiveRun) -> Iterator[ActiveRun]:
+    def _attach(self, active: ActiveRun) -> None:
+        """Make ``active`` this tracker's run and this tracker the current one."""
         with self._lock:
             if self._active is not None:
                 raise RunStateError(
@@ -35,14 +32,21 @@ class TrackerBase:
                     "runs are not supported on one tracker.",
                 )
             self._active = active
-        token = set_current_tracker(self)  # type: ignore[arg-type]
+        active.context_token = set_current_tracker(self)  # type: ignore[arg-type]
+
+    def _detach(self, active: ActiveRun) -> None:
+        reset_current_tracker(active.context_token)
+        self._active = None
+        if active.ended:
+            self._last = active
+
+    @contextmanager
+    def _activated(self, active: ActiveRun) -> Iterator[ActiveRun]:
+        self._attach(active)
         try:
             yield active
         finally:
-            reset_current_tracker(token)
-            self._active = None
-            if active.ended:
-                self._last_record = active.record()
+            self._detach(active)
 
     def _require_no_active(self, what: str) -> None:
         if self._active is not None:

@@ -1,32 +1,50 @@
-"""Run lifecycle methods of Tracker: run, trace, begin_run, end_run, start_run."""
+"""Run lifecycle methods of Tracker: run, trace, begin_run, end_run, start_run.
+
+Each method packs its arguments into a RunRequest (request/build.py) as its first
+statement and hands it to the spine (flow.py); every run ends through ``flow.end``.
+"""
 
 from __future__ import annotations
 
-import logging
+import functools
+import inspect
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from consist import flow
-from consist.errors import ConfigError, RunStateError
-from consist.model.run import Run, RunResult, RunStatus
+from consist.errors import RunStateError, invalid_option
+from consist.execute.python import PythonExecutor
+from consist.identity.code import caller_file
+from consist.model.run import Run, RunPhase, RunResult, RunStatus
 from consist.options import CacheOptions, ExecutionOptions, OutputPolicyOptions
-from consist.request.build import build_request
+from consist.request import build
+from consist.request.spec import ExecutionStyle, RunRequest
 from consist.tracker._base import TrackerBase
 
 if TYPE_CHECKING:
     from consist.tracker.tracker import Tracker
 
-logger = logging.getLogger("consist")
+_F = TypeVar("_F", bound=Callable[..., Any])
+_PYTHON = PythonExecutor()
 
-# begin_run keywords that are run fields rather than free-form metadata.
-_BEGIN_RUN_FIELDS = (
-    "year", "iteration", "stage", "phase", "parent_run_id", "depends_on", "identity_inputs",
-    "outputs", "output_paths", "name",
-)  # fmt: skip
+
+def refuse_unknown_keywords(method: _F) -> _F:
+    """Refuse a misspelt keyword with the closest valid name (a ConfigError and TypeError)."""
+    accepted = frozenset(inspect.signature(method).parameters) - {"self"}
+    where = f"Tracker.{method.__name__}"
+
+    @functools.wraps(method)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if not accepted.issuperset(kwargs):
+            build.check_keywords(kwargs, accepted, where)
+        return method(*args, **kwargs)
+
+    return cast(_F, checked)
 
 
 class RunMethods(TrackerBase):
+    @refuse_unknown_keywords
     def run(
         self,
         fn: Callable[..., Any] | None = None,
@@ -63,33 +81,20 @@ class RunMethods(TrackerBase):
         RunResult
             ``.run``, ``.outputs`` (key -> Artifact) and ``.cache_hit``.
 
+        Raises
+        ------
+        UnknownKeywordError
+            For a keyword ``run`` does not take (the closest valid name is suggested).
+
         Examples
         --------
         >>> result = tracker.run(fn=clean, inputs={"raw": "raw.csv"}, outputs=["cleaned"])  # doctest: +SKIP
         """
+        request = build.request_from_run(locals())
         self._require_no_active("tracker.run")
-        if fn is None:
-            raise ConfigError(
-                "tracker.run needs fn=... (the function to run).",
-                fix="Pass fn=your_function, or use tracker.trace(...) for inline code.",
-                parameter="fn",
-            )
-        if cache_options is not None and not isinstance(cache_options, CacheOptions):
-            raise ConfigError(
-                f"cache_options must be a CacheOptions, got {type(cache_options).__name__}.",
-                fix="Pass cache_options=CacheOptions(cache_mode='reuse', ...).",
-                parameter="cache_options",
-            )
-        request = build_request(
-            fn=fn, name=name, run_id=run_id, model=model, description=description,
-            config=config, inputs=inputs, depends_on=depends_on, tags=tags,
-            identity_inputs=identity_inputs, year=year, iteration=iteration, phase=phase,
-            stage=stage, parent_run_id=parent_run_id, outputs=outputs, output_paths=output_paths,
-            cache=cache_options or CacheOptions(), output_policy=output_policy,
-            execution=execution_options, runtime_kwargs=runtime_kwargs,
-        )  # fmt: skip
-        return flow.run_function(self._services, request, self._activated)
+        return flow.run_function(self._services, request, self._activated, _PYTHON)
 
+    @refuse_unknown_keywords
     def trace(
         self,
         name: str,
@@ -129,19 +134,7 @@ class RunMethods(TrackerBase):
         >>> with tracker.trace("my_analysis", output_paths={"results": "./results.csv"}):  # doctest: +SKIP
         ...     write_results("./results.csv")
         """
-        from consist.tracker.tracker import caller_file
-
-        request = build_request(
-            fn=None, name=name, run_id=run_id, model=model, description=description,
-            config=config, inputs=inputs, depends_on=depends_on, tags=tags,
-            identity_inputs=identity_inputs, year=year, iteration=iteration, phase=phase,
-            stage=stage, parent_run_id=parent_run_id, outputs=outputs, output_paths=output_paths,
-            cache=CacheOptions(cache_mode, cache_version, cache_epoch, code_identity,
-                               code_identity_extra_deps),
-            output_policy=OutputPolicyOptions(output_missing, output_mismatch),
-            caller_file=caller_file(),
-        )  # fmt: skip
-        return _TraceContext(self, request)
+        return _TraceContext(self, build.request_from_trace(locals(), caller_file()))
 
     def begin_run(
         self,
@@ -162,31 +155,23 @@ class RunMethods(TrackerBase):
     ) -> Run:
         """Start a run imperatively; finish it with :meth:`end_run`.
 
-        ``year``, ``iteration``, ``stage``, ``phase``, ``parent_run_id``, ``depends_on``,
-        ``identity_inputs``, ``outputs`` and ``output_paths`` are accepted as keywords;
-        any other keyword is stored in ``run.meta``.
+        ``name``, ``year``, ``iteration``, ``stage``, ``phase``, ``parent_run_id``,
+        ``depends_on``, ``identity_inputs``, ``outputs`` and ``output_paths`` are accepted
+        as keywords; any other keyword is stored in ``run.meta``, except keywords of
+        ``run`` / ``trace`` that begin_run does not take, which are refused.
 
         Raises
         ------
         RuntimeError
             If a run is already active on this tracker.
         """
-        from consist.tracker.tracker import caller_file
-
+        call = dict(locals())
+        extra = call.pop("kwargs")
+        request = build.request_from_begin_run(call, extra, caller_file())
         self._require_no_active("begin_run")
-        fields = {k: kwargs.pop(k) for k in _BEGIN_RUN_FIELDS if k in kwargs}
-        request = build_request(
-            fn=None, name=fields.pop("name", None) or run_id, run_id=run_id, model=model,
-            config=config, inputs=inputs, tags=tags, description=description,
-            cache=CacheOptions(cache_mode, cache_version, cache_epoch, code_identity,
-                               code_identity_extra_deps),
-            artifact_dir=artifact_dir, caller_file=caller_file(), meta=dict(kwargs), **fields,
-        )  # fmt: skip
         active = flow.begin(self._services, request)
-        manager = self._activated(active)
-        manager.__enter__()
-        self._imperative_exit = manager
-        self._ended_imperative = None
+        self._attach(active)
+        active.advance(RunPhase.EXECUTING)
         return active.run
 
     def end_run(self, status: str = "completed", error: BaseException | None = None) -> Run:
@@ -199,35 +184,24 @@ class RunMethods(TrackerBase):
         RuntimeError
             If no run was begun.
         """
+        final = _parse_status(status)
         active = self._active
         if active is None:
-            if self._ended_imperative is not None:
-                logger.warning("consist: end_run called twice for %s", self._ended_imperative.id)
-                return self._ended_imperative
+            last = self._last
+            if last is not None and last.request.style is ExecutionStyle.IMPERATIVE:
+                flow.end(self._services, last, final, error)  # warns: already ended
+                return last.run
             raise RunStateError("end_run called with no active run.", fix="Call begin_run first.")
-        if self._imperative_exit is None:
+        if active.request.style is not ExecutionStyle.IMPERATIVE:
             raise RunStateError(
                 f"Run {active.run.id!r} was started by tracker.run/trace; it ends with them.",
                 fix="Call end_run only for runs started with begin_run.",
             )
-        final = _parse_status(status)
-        if final is RunStatus.COMPLETED and error is None:
-            try:
-                flow.apply_output_policy(self._services, active)
-            except BaseException as exc:
-                flow.finish(self._services, active, RunStatus.FAILED, exc)
-                self._close_imperative(active)
-                raise
-        flow.finish(self._services, active, final, error)
-        self._close_imperative(active)
+        try:
+            flow.end(self._services, active, final, error)
+        finally:
+            self._detach(active)
         return active.run
-
-    def _close_imperative(self, active: flow.ActiveRun) -> None:
-        manager = self._imperative_exit
-        self._imperative_exit = None
-        if manager is not None:
-            manager.__exit__(None, None, None)
-        self._ended_imperative = active.run
 
     @contextmanager
     def start_run(self, run_id: str, model: str, **kwargs: Any) -> Iterator[Tracker]:
@@ -245,43 +219,34 @@ class RunMethods(TrackerBase):
 
 
 def _parse_status(status: str) -> RunStatus:
-    from consist.errors import invalid_option
-
     if status in ("completed", "failed"):
         return RunStatus(status)
     raise invalid_option("status", status, ["completed", "failed"])
 
 
 class _TraceContext:
-    """What ``tracker.trace`` returns: enter begins the run, exit finishes it."""
+    """What ``tracker.trace`` returns: enter begins the run, exit ends it."""
 
-    def __init__(self, tracker: TrackerBase, request: Any) -> None:
+    def __init__(self, tracker: TrackerBase, request: RunRequest) -> None:
         self._tracker = tracker
         self._request = request
-        self._manager: Any = None
         self._active: flow.ActiveRun | None = None
 
     def __enter__(self) -> Tracker:
         tracker = self._tracker
         tracker._require_no_active(f"trace({self._request.name!r})")
-        self._active = flow.begin(tracker._services, self._request)
-        self._manager = tracker._activated(self._active)
-        self._manager.__enter__()
+        active = flow.begin(tracker._services, self._request)
+        tracker._attach(active)
+        active.advance(RunPhase.EXECUTING)
+        self._active = active
         return cast("Tracker", tracker)
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         active = self._active
-        assert active is not None
-        services = self._tracker._services
+        if active is None:
+            raise RunStateError("trace block exited without entering.", fix="Use `with`.")
+        status = RunStatus.COMPLETED if exc is None else RunStatus.FAILED
         try:
-            if exc is None:
-                try:
-                    flow.apply_output_policy(services, active)
-                except BaseException as policy_error:
-                    flow.finish(services, active, RunStatus.FAILED, policy_error)
-                    raise
-                flow.finish(services, active, RunStatus.COMPLETED)
-            else:
-                flow.finish(services, active, RunStatus.FAILED, exc)
+            flow.end(self._tracker._services, active, status, exc)
         finally:
-            self._manager.__exit__(None, None, None)
+            self._tracker._detach(active)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import os
-import sys
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -55,9 +53,7 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
         self._settings = settings
         self._services: Services = build_services(settings)
         self._active: ActiveRun | None = None
-        self._last_record: ConsistRecord | None = None
-        self._ended_imperative: Run | None = None
-        self._imperative_exit = None
+        self._last: ActiveRun | None = None
         self._engine: Any = None
         self._lock = threading.RLock()
         self._closed = False
@@ -84,7 +80,7 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
     @property
     def last_run(self) -> ConsistRecord | None:
         """The most recent run record (completed or failed) observed by this tracker."""
-        return self._last_record
+        return self._last.final if self._last is not None else None
 
     @property
     def is_cached(self) -> bool:
@@ -163,21 +159,3 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
     def _sync_at_exit(self) -> None:
         if not self._closed:
             self._services.sync.sync_at_exit()
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-
-
-def caller_file() -> str | None:
-    """Source file of the first frame outside Consist (and contextlib): the user's code.
-
-    ``trace`` and ``begin_run`` have no function to hash, so under ``callable_*`` code
-    identity they hash the file containing the ``with`` / ``begin_run`` statement.
-    """
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_PACKAGE_DIR) and not filename.endswith("contextlib.py"):
-            return filename if os.path.isfile(filename) else None
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
