@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from consist.context import get_current_tracker
 
 if TYPE_CHECKING:
     from consist.model.artifact import Artifact
     from consist.model.run import RunResult
+    from consist.request.spec import RunKwargs, TraceKwargs
     from consist.tracker.tracker import Tracker
 
 
@@ -64,11 +65,11 @@ def log_meta(**kwargs: Any) -> None:
     get_current_tracker().log_meta(**kwargs)
 
 
-def run(fn: Any = None, name: str | None = None, **kwargs: Any) -> RunResult:
+def run(fn: Any = None, name: str | None = None, **kwargs: Unpack[RunKwargs]) -> RunResult:
     """``Tracker.run`` on the current tracker."""
     return get_current_tracker().run(fn, name, **kwargs)
 
 
-def trace(name: str, **kwargs: Any) -> Any:
+def trace(name: str, **kwargs: Unpack[TraceKwargs]) -> Any:
     """``Tracker.trace`` on the current tracker."""
     return get_current_tracker().trace(name, **kwargs)

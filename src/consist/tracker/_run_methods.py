@@ -17,9 +17,16 @@ from consist.errors import RunStateError, invalid_option
 from consist.execute.python import PythonExecutor
 from consist.identity.code import caller_file
 from consist.model.run import Run, RunPhase, RunResult, RunStatus
-from consist.options import CacheOptions, ExecutionOptions, OutputPolicyOptions
+from consist.options import (
+    CacheMode,
+    CacheOptions,
+    CodeIdentityMode,
+    ExecutionOptions,
+    OutputAction,
+    OutputPolicyOptions,
+)
 from consist.request import build
-from consist.request.spec import ExecutionStyle, RunRequest
+from consist.request.spec import ExecutionStyle, InputRefs, PathRef, RunRequest
 from consist.tracker._base import TrackerBase
 
 if TYPE_CHECKING:
@@ -53,18 +60,18 @@ class RunMethods(TrackerBase):
         run_id: str | None = None,
         model: str | None = None,
         description: str | None = None,
-        config: Any = None,
-        inputs: Any = None,
-        depends_on: Any = None,
+        config: object = None,
+        inputs: InputRefs | None = None,
+        depends_on: InputRefs | None = None,
         tags: list[str] | None = None,
-        identity_inputs: Any = None,
+        identity_inputs: InputRefs | None = None,
         year: int | None = None,
         iteration: int | None = None,
         phase: str | None = None,
         stage: str | None = None,
         parent_run_id: str | None = None,
         outputs: list[str] | None = None,
-        output_paths: Mapping[str, Any] | None = None,
+        output_paths: Mapping[str, PathRef] | None = None,
         cache_options: CacheOptions | None = None,
         output_policy: OutputPolicyOptions | None = None,
         execution_options: ExecutionOptions | None = None,
@@ -102,25 +109,25 @@ class RunMethods(TrackerBase):
         run_id: str | None = None,
         model: str | None = None,
         description: str | None = None,
-        config: Any = None,
-        inputs: Any = None,
-        depends_on: Any = None,
+        config: object = None,
+        inputs: InputRefs | None = None,
+        depends_on: InputRefs | None = None,
         tags: list[str] | None = None,
-        identity_inputs: Any = None,
+        identity_inputs: InputRefs | None = None,
         year: int | None = None,
         iteration: int | None = None,
         phase: str | None = None,
         stage: str | None = None,
         parent_run_id: str | None = None,
         outputs: list[str] | None = None,
-        output_paths: Mapping[str, Any] | None = None,
-        cache_mode: str = "reuse",
+        output_paths: Mapping[str, PathRef] | None = None,
+        cache_mode: CacheMode | str = "reuse",
         cache_version: int | None = None,
         cache_epoch: int | None = None,
-        code_identity: str | None = None,
+        code_identity: CodeIdentityMode | str | None = None,
         code_identity_extra_deps: list[str] | None = None,
-        output_mismatch: str = "warn",
-        output_missing: str = "warn",
+        output_mismatch: OutputAction | str = "warn",
+        output_missing: OutputAction | str = "warn",
     ) -> _TraceContext:
         """Context manager for an inline run whose body always executes, even on a cache hit.
 
