@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from consist.cache.lookup import lookup_cache
 from consist.errors import RunStateError
@@ -39,10 +39,6 @@ if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
 logger = logging.getLogger("consist")
-
-
-# RunRequest fields a Run records as they are.
-_COPIED_FIELDS = ("name", "description", "parent_run_id", "year", "iteration", "stage", "phase")
 
 
 @dataclass(slots=True, eq=False)
@@ -111,7 +107,7 @@ def compute_identity(
     )
     resolved = resolve_inputs(groups, digester=digester, lookup_producer=services.produced.lookup)
     code = compute_code_identity(
-        cache.code_identity or CodeIdentityMode(services.settings.code_identity),
+        cache.code_identity or cast(CodeIdentityMode, services.settings.code_identity),
         request.fn,
         digester=digester,
         caller_file=request.caller_file,
@@ -151,7 +147,13 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
         id=request.run_id,
         model_name=request.model,
         tags=list(request.tags),
-        **{name: getattr(request, name) for name in _COPIED_FIELDS},
+        name=request.name,
+        description=request.description,
+        parent_run_id=request.parent_run_id,
+        year=request.year,
+        iteration=request.iteration,
+        stage=request.stage,
+        phase=request.phase,
         signature=identity.signature,
         config_hash=identity.config_digest,
         input_hash=identity.input_digest,

@@ -45,7 +45,8 @@ class RunPhase(StrEnum):
 
     def can_become(self, other: RunPhase) -> bool:
         """Whether the lifecycle allows moving from this phase to ``other``."""
-        return other.value in _NEXT_PHASES[self.value]
+        # _value_ is a plain attribute; .value goes through a descriptor (hot path).
+        return other._value_ in _NEXT_PHASES[self._value_]
 
 
 # The lifecycle's transitions: begun -> executing <-> suspended -> finishing -> end state.

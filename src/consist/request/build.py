@@ -47,6 +47,10 @@ TRACE_KEYWORDS = frozenset(TraceKwargs.__annotations__)
 _STEP_KEYWORDS = tuple(StepKwargs.__annotations__)
 
 
+_DEFAULT_CACHE = CacheSpec()
+_DEFAULT_POLICY = OutputPolicyOptions()
+
+
 def new_run_id(name: str) -> str:
     """A readable, collision-free run id: ``<name>-<UTC time>-<random>``."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -90,24 +94,30 @@ def request_from_run(call: Mapping[str, Any]) -> RunRequest:
     runtime = _typed(
         call.get("runtime_kwargs"), Mapping, "runtime_kwargs", "a mapping of parameter names"
     )
-    options = options or CacheOptions()
-    policy = policy or OutputPolicyOptions()
-    execution = execution or ExecutionOptions()
-    return _build(
-        ExecutionStyle.FUNCTION,
-        call,
-        fn=fn,
-        cache=_cache_spec(
+    # The option objects parsed their values already; defaults skip building new ones.
+    cache = _DEFAULT_CACHE
+    if options is not None:
+        cache = _cache_spec(
             options.cache_mode,
             options.cache_version,
             options.cache_epoch,
             options.code_identity,
             options.code_identity_extra_deps,
-        ),
+        )
+    policy = policy or _DEFAULT_POLICY
+    binding = InputBinding.AUTO if execution is None else execution.input_binding
+    runtime_kwargs = runtime or {}
+    if execution is not None and execution.runtime_kwargs:
+        runtime_kwargs = {**execution.runtime_kwargs, **runtime_kwargs}
+    return _build(
+        ExecutionStyle.FUNCTION,
+        call,
+        fn=fn,
+        cache=cache,
         missing=policy.output_missing,
         mismatch=policy.output_mismatch,
-        input_binding=InputBinding.parse(execution.input_binding, "input_binding"),
-        runtime_kwargs={**(execution.runtime_kwargs or {}), **(runtime or {})},
+        input_binding=InputBinding.parse(binding, "input_binding"),
+        runtime_kwargs=runtime_kwargs,
     )
 
 
