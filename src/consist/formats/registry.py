@@ -131,19 +131,27 @@ class DriverRegistry:
 
     def name_for_path(self, path: str | os.PathLike[str]) -> str | None:
         """The driver name of ``path``: a registered driver's name, else the bare suffix."""
-        suffix = _suffix(os.fspath(path))
-        if suffix is None:
+        # Called for every artifact logged, so the suffix logic is inlined here.
+        name = (path if type(path) is str else os.fspath(path)).rsplit("/", 1)[-1].lower()
+        if name.endswith(COMPRESSED_SUFFIXES):
+            name = _strip_compression(name)
+        extension = name.rpartition(".")[2] if "." in name else ""
+        if not extension:
             return None
-        driver = self._by_suffix.get(suffix)
-        return driver.name if driver is not None else suffix[1:]
+        driver = self._by_suffix.get("." + extension)
+        return driver.name if driver is not None else extension
+
+
+def _strip_compression(name: str) -> str:
+    for compressed in COMPRESSED_SUFFIXES:
+        if name.endswith(compressed):
+            name = name[: -len(compressed)]
+    return name
 
 
 def _suffix(path: str) -> str | None:
     """Last suffix of the file name with its dot, after compression suffixes are stripped."""
-    name = path.rsplit("/", 1)[-1].lower()
-    for compressed in COMPRESSED_SUFFIXES:
-        if name.endswith(compressed):
-            name = name[: -len(compressed)]
+    name = _strip_compression(path.rsplit("/", 1)[-1].lower())
     if "." not in name:
         return None
     last = name.rsplit(".", 1)[-1]
