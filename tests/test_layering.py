@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"api", "tracker", "maintenance", "core"},
     {"flow", "services"},
     {"request", "cache", "execute", "persist"},
-    {"identity", "store"},
+    {"identity", "store", "formats"},
     {"fs"},
     {"model", "options", "settings", "errors", "context", "_libs"},
 ]

@@ -1,4 +1,7 @@
-"""Gateway to pandas: import it lazily or explain which extra to install."""
+"""Gateway to pandas: import it lazily or explain which extra to install.
+
+Nothing format-specific lives here; readers and writers are in ``consist.formats``.
+"""
 
 from __future__ import annotations
 
@@ -22,35 +25,10 @@ def is_pandas_object(value: Any) -> bool:
     """True for a pandas DataFrame or Series, without importing pandas."""
     module = type(value).__module__
     return module.startswith("pandas") and hasattr(
-        value, "to_frame" if _is_series(value) else "to_parquet"
+        value, "to_frame" if is_pandas_series(value) else "to_parquet"
     )
 
 
-def _is_series(value: Any) -> bool:
+def is_pandas_series(value: Any) -> bool:
+    """True for a pandas Series (by type name, so pandas need not be imported)."""
     return type(value).__name__ == "Series"
-
-
-def write_table(value: Any, path_without_suffix: str) -> str:
-    """Write a DataFrame/Series as parquet (csv when pyarrow is missing); return the path."""
-    frame = value.to_frame() if _is_series(value) else value
-    try:
-        import pyarrow  # noqa: F401
-    except ImportError:
-        path = path_without_suffix + ".csv"
-        frame.to_csv(path, index=False)
-        return path
-    path = path_without_suffix + ".parquet"
-    frame.to_parquet(path)
-    return path
-
-
-def read_table(path: str, driver: str | None) -> Any:
-    pandas = import_pandas()
-    if driver == "parquet":
-        return pandas.read_parquet(path)
-    if driver == "json":
-        return pandas.read_json(path)
-    return pandas.read_csv(path)
-
-
-TABULAR_DRIVERS = frozenset({"csv", "parquet", "json", "tsv"})

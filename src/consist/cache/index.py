@@ -22,7 +22,7 @@ import os
 from consist.fs.atomic import link_atomic, read_bytes_or_none, write_bytes_atomic
 from consist.fs.layout import RunLayout
 from consist.identity.canonical import digest_bytes
-from consist.identity.inputs import ProducedFile
+from consist.model.artifact import ProducedFile
 from consist.model.run import ConsistRecord, RunStatus
 from consist.persist.snapshot import decode_record
 

@@ -10,11 +10,12 @@ from pathlib import PurePath
 from typing import Any
 
 from consist.errors import ConfigError, IdentityError
+from consist.formats.registry import driver_for_path
 from consist.fs.layout import RunLayout
 from consist.identity.canonical import digest_bytes
 from consist.identity.files import FileDigester
 from consist.identity.inputs import ProducerLookup, ResolvedInput, resolve_input
-from consist.model.artifact import Artifact, driver_for_path
+from consist.model.artifact import Artifact
 
 
 def utc_now() -> str:

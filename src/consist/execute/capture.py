@@ -20,10 +20,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from consist._libs.pandas import is_pandas_object, write_table
+from consist._libs.pandas import is_pandas_object
 from consist.errors import OutputValidationError
 from consist.execute.artifacts import output_artifact
 from consist.execute.python import split_returns
+from consist.formats.registry import write_table
 from consist.fs.layout import RunLayout
 from consist.identity.files import FileDigester
 from consist.model.artifact import Artifact

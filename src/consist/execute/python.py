@@ -8,10 +8,11 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import PurePath
 from typing import Any
 
-from consist._libs.pandas import TABULAR_DRIVERS, is_pandas_object, read_table
+from consist._libs.pandas import is_pandas_object
 from consist.errors import ConfigError, RunStateError
+from consist.formats.registry import driver_for_path, is_tabular, read_table
 from consist.identity.inputs import ResolvedInput
-from consist.model.artifact import Artifact, driver_for_path
+from consist.model.artifact import Artifact
 from consist.options import InputBinding
 from consist.request.spec import RunRequest
 
@@ -82,7 +83,7 @@ def bind_arguments(
                 binding is InputBinding.AUTO and _wants_loaded(annotations.get(item.name))
             )
             driver = driver_for_path(item.abs_path)
-            if load and driver in TABULAR_DRIVERS:
+            if load and is_tabular(driver):
                 kwargs[item.name] = read_table(item.abs_path, driver)
             else:
                 from pathlib import Path

@@ -28,6 +28,16 @@ invalidates every user's cache. Rules:
   Neither records the class name: a model equals the equivalent dict.
 * Objects with ``dtype`` and ``tolist`` (numpy scalars and arrays) become the
   canonical form of ``.tolist()``.
+* Instances of a class registered with ``register_canonical_type(cls, fn)``, or of
+  a subclass of it (the nearest registered class in the MRO wins), become the
+  canonical form of ``fn(value)``, which must be built from values these rules
+  accept (JSON-like values, tuples, paths, other registered types...). Like
+  models and dataclasses, the class name is not recorded. Registered classes are
+  consulted only for values no other rule handles, and a builtin, a class those
+  rules already handle or a class already registered (itself or through a base)
+  cannot be registered (``ConfigError``), so a registration never changes a
+  digest that exists today. ``fn`` raising, or returning its own type again, is
+  a ``ConfigError``.
 * Anything else is a ``ConfigError`` naming where in the config it sits.
 
 Known, accepted collisions: a user dict that looks exactly like a tag
@@ -45,11 +55,11 @@ import datetime as _dt
 import json
 import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from enum import Enum
 from pathlib import PurePath
-from typing import Any
+from typing import Any, TypeVar
 
 import blake3
 
@@ -75,21 +85,46 @@ _FIX_VALUE = (
 )
 
 
+_T = TypeVar("_T")
+
+# Classes the built-in rules already handle (by isinstance); they cannot be registered.
+_SCALARS: tuple[type, ...] = (str, int, float, bool, bytes, bytearray, Decimal, uuid.UUID)
+_CONTAINERS: tuple[type, ...] = (Mapping, list, tuple, set, frozenset)
+_HANDLED = _SCALARS + _CONTAINERS + (PurePath, Enum, _dt.datetime, _dt.date, _dt.time, type)
+
+# cls -> fn given to register_canonical_type, and a memo of the MRO walk per concrete type.
+_REGISTERED: dict[type, Callable[[Any], object]] = {}
+_RESOLVED: dict[type, Callable[[Any], object] | None] = {}
+
+
+def _kind(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 class _Rejected(Exception):
     """Internal signal carrying what went wrong; path segments are added while unwinding.
 
     Building the path only on failure keeps string formatting off the hot path.
     """
 
-    def __init__(self, bad: object, *, is_key: bool) -> None:
+    def __init__(self, bad: object, *, is_key: bool, reason: str | None = None) -> None:
         super().__init__()
         self.bad = bad
         self.is_key = is_key
+        self.reason = reason  # set when a registered conversion failed
         self.segments: list[str] = []  # innermost first
 
     def to_error(self, root: str) -> ConfigError:
         where = root + "".join(reversed(self.segments))
-        kind = f"{type(self.bad).__module__}.{type(self.bad).__qualname__}"
+        kind = _kind(type(self.bad))
+        if self.reason is not None:
+            return ConfigError(
+                f"{where} of type {kind} could not be converted: {self.reason}.",
+                cause="The function registered with register_canonical_type for it failed.",
+                fix="Make that function return a JSON-like value built from other types.",
+                path=where,
+                type=kind,
+            )
         if self.is_key:
             return ConfigError(
                 f"{where} has a non-string key {self.bad!r} of type {kind}.",
@@ -122,6 +157,56 @@ def canonicalize(value: object, *, path: str = "config") -> object:
             fix="Pass a finite, tree-shaped config (no object referring to itself).",
             path=path,
         ) from None
+
+
+def register_canonical_type(cls: type[_T], fn: Callable[[_T], object]) -> None:
+    """Teach the canonical form a new value type: ``cls`` instances canonicalize as ``fn(value)``.
+
+    ``fn`` must return a value the canonical rules accept; subclasses of ``cls`` use it
+    too. Builtins, classes the rules already handle and classes already registered are
+    refused with ``ConfigError``, so no existing digest can change.
+    """
+    if not isinstance(cls, type):
+        raise ConfigError(
+            f"cls={cls!r} is not a class.",
+            fix="Pass the class whose instances fn converts: register_canonical_type(MyType, fn).",
+            parameter="cls",
+        )
+    if not callable(fn):
+        raise ConfigError(
+            f"fn={fn!r} is not callable.",
+            fix="Pass a function taking an instance of cls and returning a JSON-like value.",
+            parameter="fn",
+        )
+    handled_by = _existing_rule(cls)
+    if handled_by is not None:
+        raise ConfigError(
+            f"cls={_kind(cls)} cannot be registered: {handled_by}.",
+            cause="Its canonical form is fixed for every user; a registration would make "
+            "digests depend on which modules were imported.",
+            fix="Register your own class (or convert the value before passing the config).",
+            parameter="cls",
+        )
+    _REGISTERED[cls] = fn
+    # Memoised lookups may have recorded "not registered" for a subclass of cls.
+    _RESOLVED.clear()
+
+
+def _existing_rule(cls: type) -> str | None:
+    """Why ``cls`` is already canonicalizable (or must stay rejected); ``None`` if free."""
+    if cls.__module__ == "builtins":
+        return "it is a builtin"
+    if issubclass(cls, _HANDLED):
+        return "a built-in canonical rule already handles it"
+    if dataclasses.is_dataclass(cls) or callable(getattr(cls, "model_dump", None)):
+        return "it is a dataclass or model, already canonical by its fields"
+    if hasattr(cls, "dtype") and callable(getattr(cls, "tolist", None)):
+        return "it is array-like (dtype and tolist), already canonical by tolist()"
+    for base in cls.__mro__:
+        if base in _REGISTERED:
+            via = "" if base is cls else " (as a base class)"
+            return f"{_kind(base)} is already registered{via}"
+    return None
 
 
 def canonical_json(value: object) -> bytes:
@@ -252,7 +337,32 @@ def _canon_other(value: Any) -> object:
         return _canon_dataclass(value)
     if hasattr(value, "dtype") and callable(getattr(value, "tolist", None)):
         return _canon(value.tolist())
-    raise _Rejected(value, is_key=False)
+    # Last, so a registration can only give a form to values that were rejected before.
+    convert = _registered_for(type(value)) if _REGISTERED else None
+    if convert is None:
+        raise _Rejected(value, is_key=False)
+    return _canon_registered(value, convert)
+
+
+def _registered_for(cls: type) -> Callable[[Any], object] | None:
+    try:
+        return _RESOLVED[cls]
+    except KeyError:
+        pass
+    found = next((_REGISTERED[base] for base in cls.__mro__ if base in _REGISTERED), None)
+    _RESOLVED[cls] = found
+    return found
+
+
+def _canon_registered(value: Any, convert: Callable[[Any], object]) -> object:
+    try:
+        result = convert(value)
+    except Exception as exc:  # user code: report it where it sits in the config
+        raise _Rejected(value, is_key=False, reason=f"{type(exc).__name__}: {exc}") from exc
+    if type(result) is type(value):
+        # Would recurse forever; a cycle through other types ends as RecursionError.
+        raise _Rejected(value, is_key=False, reason="its function returned the same type")
+    return _canon(result)
 
 
 def _canon_dataclass(value: Any) -> dict[str, object]:

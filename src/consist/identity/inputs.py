@@ -24,20 +24,9 @@ from typing import Any
 from consist.errors import ConfigError
 from consist.identity.canonical import digest_bytes
 from consist.identity.files import FileDigester
-from consist.model.artifact import Artifact
+from consist.model.artifact import Artifact, ProducedFile
 
-
-@dataclass(frozen=True, slots=True)
-class ProducedFile:
-    """What the produced-files index knows of a path: the run that wrote it and the bytes."""
-
-    signature: str
-    digest: str
-    run_id: str
-    artifact_id: str
-
-
-ProducerLookup = Callable[[str], "ProducedFile | None"]
+ProducerLookup = Callable[[str], ProducedFile | None]
 
 
 @dataclass(frozen=True, slots=True)

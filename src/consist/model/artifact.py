@@ -1,4 +1,8 @@
-"""Artifact: a file (or directory) a run read or wrote, as recorded."""
+"""Artifact records: a file (or directory) a run read or wrote, and what the produced-file
+index knows of a path.
+
+Records only: no I/O; the driver name of a path is inferred in ``consist.formats.registry``.
+"""
 
 from __future__ import annotations
 
@@ -31,7 +35,7 @@ class Artifact:
     id: unique artifact id (hex UUID).
     key: semantic name, e.g. ``"households"``.
     uri: portable location: ``./relative`` under the tracker's run_dir, else an absolute path.
-    driver: format name inferred from the suffix (``"csv"``, ``"parquet"``, ``"txt"``...).
+    driver: format name (``"csv"``, ``"parquet"``, ``"txt"``...), see ``consist.formats``.
     hash: blake3 content digest (file) or manifest digest (directory).
     size: bytes (files) or ``None``.
     run_id: the run that produced it (outputs) or first logged it (inputs).
@@ -66,12 +70,15 @@ class Artifact:
         return cls(**values, abs_path=abs_path)
 
 
-def driver_for_path(path: str) -> str | None:
-    """Infer a driver name from the file suffix (``data.csv.gz`` → ``csv``)."""
-    name = path.rsplit("/", 1)[-1].lower()
-    for compressed in (".gz", ".bz2", ".zst", ".xz"):
-        if name.endswith(compressed):
-            name = name[: -len(compressed)]
-    if "." not in name:
-        return None
-    return name.rsplit(".", 1)[-1] or None
+@dataclass(frozen=True, slots=True)
+class ProducedFile:
+    """What the produced-files index knows of a path: the run that wrote it and the bytes.
+
+    The index (``cache/index.py``) keeps one per output path; ``identity/inputs.py`` turns
+    it into the producer signature of a plain-path input (the Merkle link).
+    """
+
+    signature: str
+    digest: str
+    run_id: str
+    artifact_id: str

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from consist.cache.index import CompletedIndex, ProducedIndex
 from consist.fs.layout import RunLayout
-from consist.identity.inputs import ProducedFile
+from consist.model.artifact import ProducedFile
 from consist.model.run import ConsistRecord, RunStatus
 from consist.persist.snapshot import encode_record, write_snapshot
 from consist.persist.sync import StoreSync
