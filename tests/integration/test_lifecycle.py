@@ -229,3 +229,13 @@ def test_run_function_needs_only_the_executor_protocol(tmp_path: Path) -> None:
     assert executor.executed == [("toy-1", ["raw"])]
     assert not first.cache_hit and second.cache_hit
     assert first.run.status == second.run.status == "completed"
+
+
+def test_output_policy_warnings_point_at_the_users_line(tracker: Tracker) -> None:
+    with pytest.warns(UserWarning, match="not produced") as caught:
+        with tracker.start_run("warned", "m", outputs=["never"]):
+            pass
+    with pytest.warns(UserWarning, match="not produced") as caught_trace:
+        with tracker.trace("warned-trace", outputs=["never"]):
+            pass
+    assert caught[0].filename == caught_trace[0].filename == __file__

@@ -26,6 +26,7 @@ from consist.execute.artifacts import output_artifact
 from consist.execute.python import split_returns
 from consist.formats.registry import write_table
 from consist.fs.layout import RunLayout
+from consist.identity.code import user_stacklevel
 from consist.identity.files import FileDigester
 from consist.model.artifact import Artifact
 from consist.options import OutputAction
@@ -134,17 +135,4 @@ class OutputCapture:
             )
         if action is OutputAction.WARN:
             # Points at the user's call (run / trace exit / end_run), not at Consist.
-            warnings.warn(text, UserWarning, stacklevel=_user_stacklevel())
-
-
-def _user_stacklevel() -> int:
-    """Stack level of the first frame outside the consist package (for warnings)."""
-    import sys
-
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-    frame = sys._getframe(1)
-    level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(package):
-        frame = frame.f_back  # type: ignore[assignment]
-        level += 1
-    return level
+            warnings.warn(text, UserWarning, stacklevel=user_stacklevel())

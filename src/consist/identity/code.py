@@ -223,16 +223,34 @@ def _digest_git_diff(root: str) -> str | None:
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
+def _user_frame() -> tuple[int, Any]:
+    """(stack level, frame) of the first frame outside Consist and contextlib, counted as
+    ``warnings.warn`` counts: level 1 is the function that called our public caller."""
+    frame = sys._getframe(2)
+    level = 1
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(_PACKAGE_DIR) and not filename.endswith("contextlib.py"):
+            return level, frame
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    return level, None
+
+
 def caller_file() -> str | None:
     """Source file of the first frame outside Consist (and contextlib): the user's code.
 
     ``trace`` and ``begin_run`` have no function to hash, so under ``callable_*`` code
     identity they hash the file containing the ``with`` / ``begin_run`` statement.
     """
-    frame = sys._getframe(1)
-    while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(_PACKAGE_DIR) and not filename.endswith("contextlib.py"):
-            return filename if os.path.isfile(filename) else None
-        frame = frame.f_back  # type: ignore[assignment]
-    return None
+    _, frame = _user_frame()
+    if frame is None:
+        return None
+    filename = str(frame.f_code.co_filename)
+    return filename if os.path.isfile(filename) else None
+
+
+def user_stacklevel() -> int:
+    """``stacklevel`` that makes a warning raised by our caller point at the user's line."""
+    level, _ = _user_frame()
+    return level
