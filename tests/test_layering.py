@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "consist"
 LAYERS: list[set[str]] = [
     {"api", "tracker", "maintenance", "core"},
     {"flow", "services"},
-    {"request", "cache", "execute", "persist"},
+    {"request", "cache", "execute", "persist", "query"},
     {"identity", "store", "formats"},
     {"fs"},
     {"model", "options", "settings", "errors", "context", "_libs"},

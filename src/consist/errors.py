@@ -5,7 +5,8 @@
     ConsistError
     ├── ConfigError              bad argument or option value (also a ValueError)
     │   ├── InvalidOptionError   an enum-like option got a value outside its allowed set
-    │   └── UnknownKeywordError  a keyword argument no call accepts (also a TypeError)
+    │   ├── UnknownKeywordError  a keyword argument no call accepts (also a TypeError)
+    │   └── PathEscapeError      a key, suffix, id or directory would lead outside its tree
     ├── IdentityError            an identity component could not be computed
     │   └── MissingInputError    an input / identity file does not exist (also FileNotFoundError)
     ├── ExecutionError           user code or output handling failed
@@ -74,6 +75,10 @@ class InvalidOptionError(ConfigError):
 
 class UnknownKeywordError(ConfigError, TypeError):
     """A keyword argument that the call does not accept; the message suggests the closest."""
+
+
+class PathEscapeError(ConfigError):
+    """A key, suffix, run id or directory would read or write outside its tree."""
 
 
 class IdentityError(ConsistError):

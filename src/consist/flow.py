@@ -14,7 +14,6 @@ the record of the first.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
@@ -130,6 +129,13 @@ def compute_identity(
 def begin(services: Services, request: RunRequest) -> ActiveRun:
     """Compute the identity, look up the cache and start recording the run."""
     layout = services.layout
+    artifact_dir = (
+        layout.artifact_dir(request.model, request.run_id)
+        if request.artifact_dir is None
+        else layout.requested_artifact_dir(
+            request.artifact_dir, allow_external=request.allow_external_paths
+        )
+    )
     config, resolved, code, identity = compute_identity(services, request)
     now = utc_now()
     meta = dict(request.meta)
@@ -138,11 +144,6 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
             meta[label] = getattr(request, label)
     if code.git_commit:
         meta.update(git_commit=code.git_commit, git_dirty=code.git_dirty)
-    artifact_dir = (
-        layout.artifact_dir(request.model, request.run_id)
-        if request.artifact_dir is None
-        else os.path.join(layout.run_dir, request.artifact_dir)
-    )
     run = Run(
         id=request.run_id,
         model_name=request.model,

@@ -25,6 +25,7 @@ from consist.errors import OutputValidationError
 from consist.execute.artifacts import output_artifact
 from consist.execute.python import split_returns
 from consist.formats.registry import write_table
+from consist.fs.contain import check_ext, join_inside
 from consist.fs.layout import RunLayout
 from consist.identity.code import user_stacklevel
 from consist.identity.files import FileDigester
@@ -64,9 +65,8 @@ class OutputCapture:
 
     def output_path(self, key: str, ext: str | None) -> Path:
         """Path in the artifact directory for output ``key`` (logged at the end if written)."""
-        os.makedirs(self.artifact_dir, exist_ok=True)
-        suffix = "" if not ext else "." + ext.lstrip(".")
-        path = os.path.join(self.artifact_dir, key + suffix)
+        path = join_inside(self.artifact_dir, key + check_ext(ext), "key")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         self.planned[key] = path
         return Path(path)
 
@@ -96,8 +96,9 @@ class OutputCapture:
             )
         for key, item in items.items():
             if is_pandas_object(item):
-                os.makedirs(self.artifact_dir, exist_ok=True)
-                item = write_table(item, os.path.join(self.artifact_dir, key))
+                stem = join_inside(self.artifact_dir, key, "outputs")
+                os.makedirs(os.path.dirname(stem), exist_ok=True)
+                item = write_table(item, stem)
             if isinstance(item, Artifact):
                 item = item.path
             if os.path.exists(item):

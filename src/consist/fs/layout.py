@@ -18,6 +18,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from consist.errors import PathEscapeError
+from consist.fs.contain import check_record_name, join_inside
+
 
 class RunLayout:
     """Paths of one run_dir. Pure path arithmetic; creates directories lazily on write."""
@@ -52,10 +55,26 @@ class RunLayout:
             os.makedirs(directory, exist_ok=True)
 
     def snapshot_path(self, run_id: str) -> str:
+        check_record_name(run_id, "run_id")
         return os.path.join(self.snapshots_dir, f"{run_id}.json")
 
     def artifact_dir(self, model: str, run_id: str) -> str:
         return os.path.join(self.outputs_dir, model, run_id)
+
+    def requested_artifact_dir(self, path: str, *, allow_external: bool) -> str:
+        """A run's ``artifact_dir=``: relative paths resolve under run_dir and must stay
+        there; an absolute path outside run_dir needs ``allow_external``."""
+        if not os.path.isabs(path):
+            return join_inside(self.run_dir, path, "artifact_dir")
+        resolved = os.path.normpath(path)
+        if allow_external or resolved == self.run_dir or resolved.startswith(self._prefix):
+            return resolved
+        raise PathEscapeError(
+            f"artifact_dir={path!r} is outside run_dir {self.run_dir}.",
+            fix="Use a path under run_dir, or pass allow_external_paths=True.",
+            parameter="artifact_dir",
+            value=repr(path),
+        )
 
     def to_uri(self, abs_path: str) -> str:
         """Portable form of a path: ``./relative`` under run_dir, else the absolute POSIX path."""

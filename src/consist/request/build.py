@@ -8,6 +8,7 @@ valid name.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import uuid
@@ -169,6 +170,9 @@ def request_from_begin_run(
             call.get("code_identity_extra_deps"),
         ),
         artifact_dir=call.get("artifact_dir"),
+        allow_external_paths=_optional_bool(
+            call.get("allow_external_paths"), "allow_external_paths"
+        ),
         caller_file=caller_file,
         meta=meta,
     )
@@ -185,6 +189,7 @@ def _build(
     input_binding: InputBinding = InputBinding.AUTO,
     runtime_kwargs: Mapping[str, Any] | None = None,
     artifact_dir: object = None,
+    allow_external_paths: bool = False,
     caller_file: str | None = None,
     meta: Mapping[str, Any] | None = None,
 ) -> RunRequest:
@@ -198,7 +203,7 @@ def _build(
         run_id=run_id,
         fn=fn,
         description=validate_optional_str(step["description"], "description"),
-        config=step["config"],
+        config=_config(step["config"]),
         inputs=step["inputs"],
         depends_on=step["depends_on"],
         identity_inputs=step["identity_inputs"],
@@ -218,6 +223,7 @@ def _build(
         input_binding=input_binding,
         runtime_kwargs=dict(runtime_kwargs or {}),
         artifact_dir=_optional_path(artifact_dir, "artifact_dir"),
+        allow_external_paths=allow_external_paths,
         caller_file=caller_file,
         meta=dict(meta or {}),
     )
@@ -274,6 +280,38 @@ def _typed(value: Any, expected: type, parameter: str, hint: str) -> Any:
             parameter=parameter,
         )
     return value
+
+
+def _config(config: object) -> object:
+    """A run's config is a mapping, a pydantic-style model or a dataclass instance."""
+    if (
+        config is None
+        or isinstance(config, Mapping)
+        or callable(getattr(config, "model_dump", None))
+        or (dataclasses.is_dataclass(config) and not isinstance(config, type))
+    ):
+        return config
+    raise ConfigError(
+        f"config must be a mapping (or a pydantic model / dataclass), got "
+        f"{type(config).__name__} {_short(config)}.",
+        fix="Pass config={'key': value, ...}; put lists or scalars under a key.",
+        parameter="config",
+    )
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _optional_bool(value: object, parameter: str) -> bool:
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    raise ConfigError(
+        f"{parameter}={value!r} must be True, False or None.",
+        fix=f"Pass {parameter}=True to allow it.",
+        parameter=parameter,
+    )
 
 
 def _optional_path(value: object, parameter: str) -> str | None:

@@ -144,5 +144,6 @@ class RunRequest:
     input_binding: InputBinding = InputBinding.AUTO
     runtime_kwargs: Mapping[str, Any] = field(default_factory=dict)
     artifact_dir: str | None = None
+    allow_external_paths: bool = False
     caller_file: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)

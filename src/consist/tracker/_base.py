@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from consist.context import reset_current_tracker, set_current_tracker
 from consist.errors import RunStateError
 from consist.flow import ActiveRun
+from consist.request import build
 from consist.services import Services
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def refuse_unknown_keywords(method: _F) -> _F:
+    """Refuse a misspelt keyword with the closest valid name (a ConfigError and TypeError)."""
+    accepted = frozenset(inspect.signature(method).parameters) - {"self"}
+    where = f"Tracker.{method.__name__}"
+
+    @functools.wraps(method)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if not accepted.issuperset(kwargs):
+            build.check_keywords(kwargs, accepted, where)
+        return method(*args, **kwargs)
+
+    return cast(_F, checked)
 
 
 class TrackerBase:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any
 
-from consist.errors import QueryError
+from consist.errors import ConfigError, QueryError
 from consist.model.artifact import Artifact
-from consist.model.run import ConsistRecord, Run, RunStatus
+from consist.model.run import RUN_FIELDS, ConsistRecord, Run, RunStatus
 from consist.persist.snapshot import read_snapshot
+from consist.query.runs import build_run_query
 from consist.store.base import RunQuery
-from consist.tracker._base import TrackerBase
+from consist.tracker._base import TrackerBase, refuse_unknown_keywords
+
+# Run attributes find_runs(index_by=...) can key by.
+_RUN_ATTRS = frozenset(RUN_FIELDS) | {"model"}
 
 
 class QueryMethods(TrackerBase):
@@ -20,6 +24,7 @@ class QueryMethods(TrackerBase):
             services.sync.sync(blocking=True)
             return services.store.query_runs(query)
 
+    @refuse_unknown_keywords
     def find_runs(
         self,
         tags: list[str] | None = None,
@@ -40,17 +45,21 @@ class QueryMethods(TrackerBase):
         With ``index_by="<run attribute>"`` returns a dict keyed by that attribute
         (the last run wins on duplicate keys).
         """
-        runs = self._query(RunQuery(
-            tags=tuple(tags) if tags else None, year=year, iteration=iteration, stage=stage,
-            phase=phase, model=model, status=status, parent_id=parent_id, name=name,
-            metadata=metadata, limit=limit,
-        ))  # fmt: skip
+        query = build_run_query(
+            tags=tags, year=year, iteration=iteration, stage=stage, phase=phase, model=model,
+            status=status, parent_id=parent_id, name=name, metadata=metadata, limit=limit,
+        )  # fmt: skip
+        if index_by is not None and (
+            not isinstance(index_by, str) or index_by.startswith("_") or index_by not in _RUN_ATTRS
+        ):
+            raise ConfigError(
+                f"index_by={index_by!r} is not a run attribute name.",
+                fix=f"Use one of: {', '.join(sorted(_RUN_ATTRS))}.",
+                parameter="index_by",
+            )
+        runs = self._query(query)
         if index_by is None:
             return runs
-        if not isinstance(index_by, str) or not hasattr(
-            runs[0] if runs else Run("", "", ""), index_by
-        ):
-            raise TypeError(f"index_by={index_by!r} is not a run attribute name.")
         return {getattr(run, index_by): run for run in runs}
 
     def find_run(self, **kwargs: Any) -> Run:
@@ -72,6 +81,7 @@ class QueryMethods(TrackerBase):
             )
         return runs[0]
 
+    @refuse_unknown_keywords
     def find_latest_run(
         self,
         *,
@@ -86,9 +96,10 @@ class QueryMethods(TrackerBase):
         limit: int = 10_000,
     ) -> Run | None:
         """The most recent matching run: highest iteration first, then newest."""
-        runs = self._query(RunQuery(
-            tags=tuple(tags) if tags else None, year=year, stage=stage, phase=phase, model=model,
-            status=status, parent_id=parent_id, metadata=metadata, limit=1, order="latest",
+        build_run_query(limit=limit)  # checked for its type, like every filter
+        runs = self._query(build_run_query(
+            tags=tags, year=year, stage=stage, phase=phase, model=model, status=status,
+            parent_id=parent_id, metadata=metadata, limit=1, order="latest",
         ))  # fmt: skip
         return runs[0] if runs else None
 
@@ -101,7 +112,7 @@ class QueryMethods(TrackerBase):
 
     def find_matching_run(self, config_hash: str, input_hash: str, git_hash: str) -> Run | None:
         """Newest completed run with these identity components (``git_hash`` = code digest)."""
-        runs = self._query(RunQuery(
+        runs = self._query(build_run_query(
             config_hash=config_hash, input_hash=input_hash, git_hash=git_hash,
             status=RunStatus.COMPLETED.value, limit=1,
         ))  # fmt: skip

@@ -6,11 +6,9 @@ statement and hands it to the spine (flow.py); every run ends through ``flow.end
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from consist import flow
 from consist.errors import RunStateError, invalid_option
@@ -27,27 +25,12 @@ from consist.options import (
 )
 from consist.request import build
 from consist.request.spec import ExecutionStyle, InputRefs, PathRef, RunRequest
-from consist.tracker._base import TrackerBase
+from consist.tracker._base import TrackerBase, refuse_unknown_keywords
 
 if TYPE_CHECKING:
     from consist.tracker.tracker import Tracker
 
-_F = TypeVar("_F", bound=Callable[..., Any])
 _PYTHON = PythonExecutor()
-
-
-def refuse_unknown_keywords(method: _F) -> _F:
-    """Refuse a misspelt keyword with the closest valid name (a ConfigError and TypeError)."""
-    accepted = frozenset(inspect.signature(method).parameters) - {"self"}
-    where = f"Tracker.{method.__name__}"
-
-    @functools.wraps(method)
-    def checked(*args: Any, **kwargs: Any) -> Any:
-        if not accepted.issuperset(kwargs):
-            build.check_keywords(kwargs, accepted, where)
-        return method(*args, **kwargs)
-
-    return cast(_F, checked)
 
 
 class RunMethods(TrackerBase):
@@ -154,6 +137,7 @@ class RunMethods(TrackerBase):
         cache_mode: str = "reuse",
         *,
         artifact_dir: Any = None,
+        allow_external_paths: bool | None = None,
         code_identity: str | None = None,
         code_identity_extra_deps: list[str] | None = None,
         cache_version: int | None = None,
@@ -162,6 +146,8 @@ class RunMethods(TrackerBase):
     ) -> Run:
         """Start a run imperatively; finish it with :meth:`end_run`.
 
+        ``artifact_dir`` (relative paths resolve under run_dir) must stay inside run_dir
+        unless ``allow_external_paths=True``.
         ``name``, ``year``, ``iteration``, ``stage``, ``phase``, ``parent_run_id``,
         ``depends_on``, ``identity_inputs``, ``outputs`` and ``output_paths`` are accepted
         as keywords; any other keyword is stored in ``run.meta``, except keywords of

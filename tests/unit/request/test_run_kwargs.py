@@ -39,7 +39,6 @@ NOT_YET = {
     "capture_pattern": "output capture of a directory (#12)",
     "cache_hydration": "hydration (#12)",
     "validate_cached_outputs": "hydration (#12)",
-    "allow_external_paths": "paths and mounts (#12)",
 }
 # Documented extensions beyond the reference (docs/runs.md).
 EXTENSIONS = {
@@ -122,7 +121,7 @@ def test_not_yet_lists_only_reference_parameters_nobody_takes() -> None:
 
 
 def test_begin_run_keywords_are_run_keywords() -> None:
-    named = set(_own("begin_run")) - {"kwargs", "artifact_dir"}
+    named = set(_own("begin_run")) - {"kwargs", "artifact_dir", "allow_external_paths"}
     assert named <= set(TraceKwargs.__annotations__) | {"run_id", "model"}
     assert set(BEGIN_RUN_FIELDS) - {"name"} <= set(StepKwargs.__annotations__)
 
