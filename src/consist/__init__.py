@@ -35,6 +35,8 @@ _EXPORTS: dict[str, str] = {
     "OutputPolicyOptions": "consist.options",
     # records
     "Artifact": "consist.model.artifact",
+    "CacheDecision": "consist.model.decision",
+    "CacheOutcome": "consist.model.decision",
     "ConsistRecord": "consist.model.run",
     "Run": "consist.model.run",
     "RunResult": "consist.model.run",
@@ -94,6 +96,7 @@ if _TYPE_CHECKING:
         StoreError,
     )
     from consist.model.artifact import Artifact
+    from consist.model.decision import CacheDecision, CacheOutcome
     from consist.model.run import ConsistRecord, Run, RunResult, RunStatus
     from consist.options import (
         CacheMode,

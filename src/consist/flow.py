@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from consist.cache.explain import explain_lookup
 from consist.cache.lookup import lookup_cache
 from consist.errors import RunStateError
 from consist.execute.artifacts import input_artifacts, logged_input_artifact, utc_now
@@ -25,9 +26,15 @@ from consist.execute.capture import OutputCapture
 from consist.execute.executor import Executor
 from consist.identity.canonical import compute_config_digest
 from consist.identity.code import CodeIdentity, compute_code_identity
-from consist.identity.inputs import ResolvedInput, compute_input_digest, resolve_inputs
+from consist.identity.inputs import (
+    ResolvedInput,
+    compute_input_digest,
+    compute_input_parts,
+    resolve_inputs,
+)
 from consist.identity.signature import RunIdentity, compute_signature
 from consist.model.artifact import Artifact
+from consist.model.decision import CacheOutcome
 from consist.model.run import ConsistRecord, Run, RunPhase, RunResult, RunStatus
 from consist.options import CacheMode, CodeIdentityMode
 from consist.request.spec import RunRequest
@@ -122,7 +129,12 @@ def compute_identity(
         cache_version=cache.version,
         cache_epoch=cache.epoch,
     )
-    identity = RunIdentity(compute_signature(**parts), code_mode=code.mode, **parts)
+    identity = RunIdentity(
+        compute_signature(**parts),
+        code_mode=code.mode,
+        input_parts=compute_input_parts(resolved),
+        **parts,
+    )
     return config, resolved, code, identity
 
 
@@ -174,16 +186,17 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
     )
     active = ActiveRun(request, run, identity, config, resolved, capture)
     active.inputs.update(input_artifacts(resolved, layout, run.id))
-    decision = lookup_cache(services.completed, identity.signature, request.cache.mode)
-    if decision.hit is not None:
-        active.reused = decision.hit
+    found = lookup_cache(services.completed, identity.signature, request.cache.mode)
+    if found.outcome is CacheOutcome.DEMOTED:
+        services.completed.forget(identity.signature)  # its outputs are gone: stop serving it
+    run.cache_decision = explain_lookup(found, active.record, services.completed.steps).to_dict()
+    if found.hit is not None:
+        active.reused = found.hit
         run.cache_hit = True
-        run.reused_run_id = decision.hit.run.id
-        capture.outputs.update((a.key, a) for a in decision.hit.outputs)
-    else:
-        run.meta["cache_miss_reason"] = decision.reason
-        if active.persist:
-            services.recorder.record_started(active.record())
+        run.reused_run_id = found.hit.run.id
+        capture.outputs.update((a.key, a) for a in found.hit.outputs)
+    elif active.persist:
+        services.recorder.record_started(active.record())
     services.hooks.emit(services.hooks.on_start, run)
     return active
 

@@ -154,6 +154,7 @@ GOLDEN_RUN_FIELDS = [
     "ended_at",
     "duration_seconds",
     "meta",
+    "cache_decision",
 ]
 GOLDEN_ARTIFACT_FIELDS = [
     "id",
@@ -179,6 +180,7 @@ GOLDEN_IDENTITY_KEYS = [
     "iteration",
     "cache_version",
     "cache_epoch",
+    "input_parts",
 ]
 
 
@@ -226,6 +228,10 @@ def test_snapshot_json_shape_is_pinned(tmp_path: Path) -> None:
     assert list(payload["identity"]) == GOLDEN_IDENTITY_KEYS
     assert payload["identity"]["signature"] == payload["run"]["signature"]
     assert payload["config"] == {"k": 1}
+    # Per-input sources (additive; not hashed again): role:name -> file:<content digest>.
+    raw_digest = payload["inputs"][0]["hash"]
+    assert payload["identity"]["input_parts"] == {"input:raw": f"file:{raw_digest}"}
+    assert payload["run"]["cache_decision"]["outcome"] == "miss"
     # Portable paths: nothing under run_dir is stored absolute.
     assert payload["outputs"][0]["uri"].startswith("./outputs/")
     assert payload["run"]["artifact_dir"].startswith("./outputs/")
@@ -261,6 +267,7 @@ GOLDEN_TABLES = {
         ("ended_at", "TIMESTAMP"),
         ("duration_seconds", "DOUBLE"),
         ("meta", "JSON"),
+        ("cache_decision", "JSON"),
         ("config", "JSON"),
     ],
     "artifacts": [

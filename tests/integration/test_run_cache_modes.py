@@ -90,5 +90,8 @@ def test_deleted_cached_output_forces_reexecution(tracker: Tracker) -> None:
     assert not again.cache_hit
     assert len(calls) == 2
     assert again.outputs["o"].path.is_file()
-    assert "missing" in again.run.meta["cache_miss_reason"]
+    reason = again.cache_reason
+    assert reason is not None and reason.outcome == "demoted"
+    assert reason.missing_key == "o" and reason.matched_run_id == first.run.id
+    assert "cache_miss_reason" not in again.run.meta
     assert tracker.run(fn=step, outputs=["o"]).cache_hit

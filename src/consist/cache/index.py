@@ -7,6 +7,8 @@ and safe for many concurrent processes:
 * CompletedIndex: run signature -> snapshot of the completed run that produced it
   (a hard link, so a lookup is one file read). Later completions of the same
   signature replace the link; any completed run with that signature is a valid hit.
+  It owns the StepIndex (cache/steps.py: latest completed run per step), written in
+  the same call, which is what a miss is compared with to say why it missed.
 * ProducedIndex: absolute output path -> producing run's signature and the digest it
   recorded. This lets a plain path input that some run wrote contribute that run's
   signature to the identity (the Merkle link), without a database.
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 
+from consist.cache.steps import StepIndex
 from consist.fs.atomic import link_atomic, read_bytes_or_none, write_bytes_atomic
 from consist.fs.layout import RunLayout
 from consist.identity.canonical import digest_bytes
@@ -28,11 +31,12 @@ from consist.persist.snapshot import decode_record
 
 
 class CompletedIndex:
-    """Signature -> completed run record."""
+    """Signature -> completed run record (and, through ``steps``, step -> latest run)."""
 
     def __init__(self, layout: RunLayout) -> None:
         self._layout = layout
         self._memo: dict[str, ConsistRecord] = {}
+        self.steps = StepIndex(layout)
 
     def _path(self, signature: str) -> str:
         return os.path.join(self._layout.index_dir, signature[:2], f"{signature}.json")
@@ -67,6 +71,7 @@ class CompletedIndex:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             link_atomic(snapshot_path, target)
         self._memo[signature] = record
+        self.steps.record(record, snapshot_path)
 
     def forget(self, signature: str) -> None:
         """Drop the in-process memo entry (after its outputs were found missing)."""

@@ -1,4 +1,9 @@
-"""Reuse or run? A signature and a cache mode become a CacheDecision."""
+"""Reuse or run? A signature and a cache mode become a CacheLookup.
+
+Pure: the lookup only reads the index (one memo access or one file read, plus one
+``stat`` per cached output for lazy validation). When a hit's output is missing it
+answers DEMOTED and leaves it to the caller to ``forget`` the index entry.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +11,38 @@ import os
 from dataclasses import dataclass
 
 from consist.cache.index import CompletedIndex
+from consist.model.artifact import Artifact
+from consist.model.decision import CacheOutcome
 from consist.model.run import ConsistRecord
 from consist.options import CacheMode
 
 
 @dataclass(frozen=True, slots=True)
-class CacheDecision:
-    """``hit`` is the completed run to reuse, or None; ``reason`` says why not."""
+class CacheLookup:
+    """What the index says of a signature.
 
-    hit: ConsistRecord | None
-    reason: str
+    ``record`` is the completed run to reuse (HIT) or the one whose output ``missing``
+    is gone (DEMOTED); both are None on MISS and OVERWRITE.
+    """
+
+    outcome: CacheOutcome
+    record: ConsistRecord | None = None
+    missing: Artifact | None = None
+
+    @property
+    def hit(self) -> ConsistRecord | None:
+        """The run to reuse, or None."""
+        return self.record if self.outcome is CacheOutcome.HIT else None
 
 
-def lookup_cache(completed: CompletedIndex, signature: str, mode: CacheMode) -> CacheDecision:
+def lookup_cache(completed: CompletedIndex, signature: str, mode: CacheMode) -> CacheLookup:
     if mode is CacheMode.OVERWRITE:
-        return CacheDecision(None, "cache_mode='overwrite'")
+        return CacheLookup(CacheOutcome.OVERWRITE)
     record = completed.lookup(signature)
     if record is None:
-        return CacheDecision(None, "no completed run with this signature")
+        return CacheLookup(CacheOutcome.MISS)
     # Lazy validation: a hit is only as good as its files. One stat per output.
     for artifact in record.outputs:
         if not os.path.exists(artifact.abs_path or artifact.uri):
-            completed.forget(signature)
-            return CacheDecision(
-                None, f"cached output {artifact.key!r} is missing at {artifact.path}"
-            )
-    return CacheDecision(record, "hit")
+            return CacheLookup(CacheOutcome.DEMOTED, record, artifact)
+    return CacheLookup(CacheOutcome.HIT, record)

@@ -8,6 +8,7 @@
     ├── outputs/<model>/<run_id>/    default artifact directory of each run
     └── .consist/                    derived state, rebuildable from the snapshots
         ├── index/<sg>/<signature>.json    completed identity -> snapshot (hard link)
+        ├── steps/<hh>/<step>/y<year>.i<iteration>.json  latest completed run of a step (hard link)
         ├── produced/<hh>/<hash>.json      output path -> producing run + digest
         ├── pending/<host>-<pid>-<id>.log  journal of runs not yet copied into the SQL store
         └── digests/                       file digest memo (path, size, mtime, inode)

@@ -43,10 +43,15 @@ class ResolvedInput:
     producer_artifact_id: str | None = None
 
     @property
-    def contribution(self) -> str:
+    def source(self) -> str:
+        """``file:<digest>`` or ``run:<producer signature>:<digest>``."""
         if self.producer_signature:
-            return f"{self.role}:{self.name}:run:{self.producer_signature}:{self.digest}"
-        return f"{self.role}:{self.name}:file:{self.digest}"
+            return f"run:{self.producer_signature}:{self.digest}"
+        return f"file:{self.digest}"
+
+    @property
+    def contribution(self) -> str:
+        return f"{self.role}:{self.name}:{self.source}"
 
 
 def resolve_inputs(
@@ -152,6 +157,18 @@ def _with_producer(
             produced.artifact_id,
         )
     return ResolvedInput(role, name, abs_path, digest, None, None, artifact)
+
+
+def compute_input_parts(resolved: Iterable[ResolvedInput]) -> tuple[tuple[str, str], ...]:
+    """Each input's source keyed ``role:name`` (a repeated name gets ``#2``, ``#3``...)."""
+    parts: dict[str, str] = {}
+    for item in resolved:
+        key, n = f"{item.role}:{item.name}", 1
+        while key in parts:
+            n += 1
+            key = f"{item.role}:{item.name}#{n}"
+        parts[key] = item.source
+    return tuple(sorted(parts.items()))
 
 
 def compute_input_digest(resolved: Iterable[ResolvedInput]) -> str:

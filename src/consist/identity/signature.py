@@ -8,6 +8,10 @@ in a later version cannot collide with an old signature. What is in it:
 * ``year`` and ``iteration`` - a multi-year loop must never reuse 2020 for 2030;
 * ``cache_version`` and ``cache_epoch`` - user-controlled invalidation.
 
+``input_parts`` (each input's own contribution, keyed ``role:name``) is persisted in
+the identity dict so a miss can name the input that changed; it is not hashed again
+(``input_digest`` already covers it).
+
 Not in it: run name, run id, tags, description, stage, phase, parent run and
 ``runtime_kwargs`` (labels and runtime plumbing, not results).
 The pinned digests in tests/golden guard this contract.
@@ -37,6 +41,7 @@ class RunIdentity:
     iteration: int | None = None
     cache_version: int | None = None
     cache_epoch: int | None = None
+    input_parts: tuple[tuple[str, str], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -51,6 +56,7 @@ class RunIdentity:
             "iteration": self.iteration,
             "cache_version": self.cache_version,
             "cache_epoch": self.cache_epoch,
+            "input_parts": dict(self.input_parts),
         }
 
 

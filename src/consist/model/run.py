@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from consist.model.artifact import Artifact
+from consist.model.decision import CacheDecision
 
 #: Version of the persisted JSON snapshot shape (consist_runs/<id>.json).
 SNAPSHOT_SCHEMA_VERSION = 1
@@ -86,6 +87,7 @@ RUN_FIELDS = (
     "ended_at",
     "duration_seconds",
     "meta",
+    "cache_decision",
 )
 
 
@@ -97,6 +99,8 @@ class Run:
     ``config_hash``, ``input_hash`` and ``git_hash`` are its components. A cache hit is
     its own run with ``cache_hit=True`` and ``reused_run_id`` naming the run it reused.
     ``stage`` and ``phase`` are mirrored into ``meta`` for older queries.
+    ``cache_decision`` is the JSON form of the run's :class:`CacheDecision` (why it
+    hit or executed); ``None`` only in records written before decisions were stored.
     """
 
     id: str
@@ -124,6 +128,7 @@ class Run:
     ended_at: str | None = None
     duration_seconds: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    cache_decision: dict[str, Any] | None = None
 
     @property
     def model(self) -> str:
@@ -169,12 +174,20 @@ class RunResult:
     outputs: output artifacts by key (for a hit, the reused run's outputs).
     cache_hit: whether the function was skipped because an identical run had completed.
     value: the function's return value (``None`` on a cache hit).
+    cache_reason: why the run hit or executed (a :class:`CacheDecision`; for a miss,
+        which identity components differ from the nearest earlier run of the step).
     """
 
     run: Run
     outputs: dict[str, Artifact] = field(default_factory=dict)
     cache_hit: bool = False
     value: Any = None
+
+    @property
+    def cache_reason(self) -> CacheDecision | None:
+        """Why the run hit the cache or executed (None for records without a decision)."""
+        data = self.run.cache_decision
+        return CacheDecision.from_dict(data) if data else None
 
     @property
     def output(self) -> Artifact | None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from consist.errors import ConfigError, QueryError
 from consist.model.artifact import Artifact
+from consist.model.decision import CacheDecision
 from consist.model.run import RUN_FIELDS, ConsistRecord, Run, RunStatus
 from consist.persist.snapshot import read_snapshot
 from consist.query.runs import build_run_query
@@ -139,6 +140,52 @@ class QueryMethods(TrackerBase):
                 run_id=run_id,
             )
         return record
+
+    def explain(self, run_id: str) -> CacheDecision:
+        """Why run ``run_id`` reused a cached result, or why it executed.
+
+        Read from the run's JSON snapshot (no database needed). For a miss, the
+        decision names the identity components (code, config keys, inputs, year,
+        iteration, cache_version, cache_epoch) that differ from the nearest earlier
+        run of the same step.
+
+        Parameters
+        ----------
+        run_id : str
+            Id of a recorded run.
+
+        Returns
+        -------
+        CacheDecision
+            Its ``outcome`` (hit / miss / overwrite / demoted), ``summary`` (one line)
+            and structured ``changes``.
+
+        Raises
+        ------
+        QueryError
+            If no run ``run_id`` is recorded, or its record predates cache decisions.
+
+        Examples
+        --------
+        >>> print(tracker.explain(result.run.id))  # doctest: +SKIP
+        miss: config changed (changed: scenario.growth) (compared with run 'step-1a2b')
+        """
+        record = read_snapshot(self._services.layout, run_id)
+        if record is None:
+            raise QueryError(
+                f"explain(run_id={run_id!r}): no run with this id is recorded under "
+                f"{self._services.layout.snapshots_dir}.",
+                fix="Check the run id, e.g. with tracker.find_runs().",
+                run_id=run_id,
+            )
+        if not record.run.cache_decision:
+            raise QueryError(
+                f"explain(run_id={run_id!r}): the run's record holds no cache decision.",
+                cause="It was recorded by a Consist version that did not store decisions.",
+                fix="Re-run the step to record one.",
+                run_id=run_id,
+            )
+        return CacheDecision.from_dict(record.run.cache_decision)
 
     def get_run_outputs(self, run_id: str) -> dict[str, Artifact]:
         """Output artifacts of a run by key (empty for an unknown run)."""

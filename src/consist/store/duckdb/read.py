@@ -13,6 +13,7 @@ from consist.model.run import RUN_FIELDS, Run
 from consist.store.base import EQUALITY_FILTERS, RunQuery, metadata_kind, metadata_matches
 
 _TIMESTAMP_FIELDS = frozenset({"created_at", "started_at", "ended_at"})
+_JSON_FIELDS = frozenset({"meta", "cache_decision"})
 
 
 def _select_list(fields: tuple[str, ...], alias: str) -> str:
@@ -27,7 +28,7 @@ def _select_list(fields: tuple[str, ...], alias: str) -> str:
                 f"THEN strftime({column}, '%Y-%m-%dT%H:%M:%S') "
                 f"ELSE strftime({column}, '%Y-%m-%dT%H:%M:%S.%f') END || '+00:00'"
             )
-        elif name == "meta":
+        elif name in _JSON_FIELDS:
             parts.append(f"CAST({column} AS VARCHAR)")
         else:
             parts.append(column)
@@ -41,6 +42,8 @@ ARTIFACT_SELECT = _select_list(ARTIFACT_FIELDS, "a")
 def _row_to_run(row: tuple[Any, ...]) -> Run:
     data = dict(zip(RUN_FIELDS, row, strict=True))
     data["meta"] = json.loads(data["meta"]) if data["meta"] else {}
+    decision = data["cache_decision"]
+    data["cache_decision"] = json.loads(decision) if decision else None
     return Run.from_dict(data)
 
 

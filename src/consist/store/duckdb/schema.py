@@ -40,6 +40,7 @@ RUN_COLUMNS: dict[str, str] = {
     "ended_at": "TIMESTAMP",
     "duration_seconds": "DOUBLE",
     "meta": "JSON",
+    "cache_decision": "JSON",
     "config": "JSON",
 }
 
