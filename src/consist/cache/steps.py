@@ -9,8 +9,11 @@ CompletedIndex::
     .consist/steps/<step digest>/y<year>.i<iteration>.json    (``none`` for None)
 
 Each entry is a hard link to the snapshot of the latest completed run of that step with
-that year and iteration: written at finish, like the CompletedIndex, as ONE link per
-completed run. The latest of the step regardless of year/iteration is the newest entry
+that year and iteration. Within a process the memo is updated at finish; the links are
+written by :meth:`StepIndex.flush` (when the tracker closes, and at interpreter exit), once per step entry rather than once per run: a sweep of a thousand configs of
+one step writes one link, not a thousand, and the miss path stays a dict update. A
+process killed before it flushes leaves older entries behind, which only changes which
+run a later process compares a miss with. The latest of the step regardless of year/iteration is the newest entry
 of the step directory; it is only listed when no entry matches the year and iteration
 (the first run of a new year, or a new process that has not seen the step yet).
 
@@ -48,6 +51,8 @@ class StepIndex:
         # Exact (model, name, year, iteration) entries, and the latest of each step.
         self._exact: dict[tuple[str, str, int | None, int | None], ConsistRecord] = {}
         self._latest: dict[StepKey, ConsistRecord] = {}
+        # Entry path -> snapshot it should link to, not yet written (see flush).
+        self._unwritten: dict[str, str] = {}
 
     def _dir(self, step: StepKey) -> str:
         directory = self._dirs.get(step)
@@ -83,11 +88,19 @@ class StepIndex:
         """Make ``record`` (a completed run, snapshot at ``snapshot_path``) its step's latest."""
         run = record.run
         step = (run.model_name, run.name)
-        link_atomic(
-            snapshot_path, os.path.join(self._dir(step), _entry_name(run.year, run.iteration))
-        )
+        entry = os.path.join(self._dir(step), _entry_name(run.year, run.iteration))
+        self._unwritten[entry] = snapshot_path
         self._exact[(run.model_name, run.name, run.year, run.iteration)] = record
         self._latest[step] = record
+
+    def flush(self) -> None:
+        """Write the entries recorded since the last flush (one link per step entry)."""
+        while self._unwritten:
+            entry, snapshot_path = self._unwritten.popitem()
+            try:
+                link_atomic(snapshot_path, entry)
+            except FileNotFoundError:
+                continue  # the snapshot is gone (purged): nothing to point at
 
     def _read(self, path: str) -> ConsistRecord | None:
         data = read_bytes_or_none(path)

@@ -145,6 +145,7 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
         if self._closed:
             return
         self._closed = True
+        self._services.completed.steps.flush()
         self._services.sync.sync_at_exit()
         if self._engine is not None:
             self._engine.dispose()
@@ -158,4 +159,5 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
 
     def _sync_at_exit(self) -> None:
         if not self._closed:
+            self._services.completed.steps.flush()
             self._services.sync.sync_at_exit()

@@ -36,6 +36,7 @@ def complete(
     if mtime_ns is not None:
         os.utime(path, ns=(mtime_ns, mtime_ns))
     steps.record(record, path)
+    steps.flush()  # as the tracker does when it closes
     return record
 
 
@@ -94,3 +95,17 @@ def test_damaged_or_unfinished_entries_are_skipped(layout: RunLayout, tmp_path: 
     record = ConsistRecord(run=running)
     steps.record(record, write_snapshot(layout, record, update_latest=False))
     assert nearest_id(StepIndex(layout), 2040) == "good"
+
+
+def test_links_are_written_at_flush_once_per_entry(layout: RunLayout) -> None:
+    steps = StepIndex(layout)
+    for n in range(5):
+        run = Run(id=f"r{n}", name="step", model_name="model", status="completed", signature="s")
+        record = ConsistRecord(run=run)
+        steps.record(record, write_snapshot(layout, record, update_latest=False))
+    assert nearest_id(steps) == "r4"  # this process sees its own runs at once
+    assert nearest_id(StepIndex(layout)) is None  # nothing written before the flush
+    steps.flush()
+    assert nearest_id(StepIndex(layout)) == "r4"
+    entries = [f for _, _, files in os.walk(os.path.join(layout.state_dir, "steps")) for f in files]
+    assert entries == ["ynone.inone.json"]
