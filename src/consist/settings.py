@@ -13,6 +13,11 @@ from consist.options import CodeIdentityMode
 MAX_NAME_LENGTH = int(os.environ.get("CONSIST_MAX_NAME_LENGTH", "200"))
 #: Longest tag accepted.
 MAX_TAG_LENGTH = int(os.environ.get("CONSIST_MAX_TAG_LENGTH", "200"))
+#: Largest canonical config (its JSON, in bytes) a run accepts. Records travel as JSON lines
+#: into the store, so one huge value must be refused at the call, not at the next sync.
+MAX_CONFIG_BYTES = int(os.environ.get("CONSIST_MAX_CONFIG_BYTES", str(8 << 20)))
+#: Largest metadata (run meta from begin_run/log_meta, or one artifact's meta), as JSON bytes.
+MAX_META_BYTES = int(os.environ.get("CONSIST_MAX_META_BYTES", str(1 << 20)))
 #: Runs recorded in one process before an opportunistic store sync is attempted.
 SYNC_EVERY_RUNS = int(os.environ.get("CONSIST_SYNC_EVERY_RUNS", "500"))
 #: Seconds after which pending runs trigger an opportunistic store sync.

@@ -105,3 +105,43 @@ def test_refused_calls_leave_the_tracker_usable(tracker: Tracker, tmp_path: Path
             tracker.run(fn=step, **bad)
         assert tracker.current_run is None
     assert tracker.run(fn=step).run.status == "completed"
+
+
+def test_a_huge_config_value_is_refused_before_anything_is_written(tracker: Tracker) -> None:
+    huge = "x" * (9 << 20)  # beyond the 8 MiB default
+    with pytest.raises(ConfigError) as caught:
+        tracker.run(fn=step, config={"blob": huge})
+    assert caught.value.context["parameter"] == "config"
+    assert "CONSIST_MAX_CONFIG_BYTES" in str(caught.value)
+    assert tracker.current_run is None
+    assert not list((tracker.run_dir / "consist_runs").glob("*.json"))
+    # The store keeps working for everyone else.
+    tracker.run(fn=step, config={"small": 1})
+    assert len(tracker.find_runs()) == 1
+
+
+def test_huge_metadata_is_refused(tracker: Tracker, tmp_path: Path) -> None:
+    huge = "m" * (2 << 20)
+    with pytest.raises(ConfigError, match="CONSIST_MAX_META_BYTES"):
+        tracker.begin_run("r", "m", note=huge)
+    assert tracker.current_run is None
+    data = tmp_path / "d.txt"
+    data.write_text("d\n")
+    with tracker.start_run("r2", "m"):
+        with pytest.raises(ConfigError, match="log_meta"):
+            tracker.log_meta(note=huge)
+        with pytest.raises(ConfigError, match="meta"):
+            tracker.log_artifact(data, key="d", note=huge)
+        tracker.log_meta(fine=True)
+    record = tracker.get_run_record("r2")
+    assert record.run.meta.get("fine") is True and "note" not in record.run.meta
+    assert record.outputs == []
+
+
+def test_a_large_record_within_the_limits_reaches_the_store(tracker: Tracker) -> None:
+    # ~7 MiB of config: under Consist's limit, so it must sync despite DuckDB's
+    # 16 MB default JSON object size (multi-byte characters count four times there).
+    big = "é" * (3 << 20)
+    result = tracker.run(fn=step, config={"text": big})
+    runs = tracker.find_runs()
+    assert [r.id for r in runs] == [result.run.id]

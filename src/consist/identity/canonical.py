@@ -64,6 +64,8 @@ from typing import Any, TypeVar
 import blake3
 
 from consist.errors import ConfigError
+from consist.model.limits import check_size
+from consist.settings import MAX_CONFIG_BYTES
 
 # One shared encoder: json.dumps() with non-default options builds a new
 # encoder per call, which alone would eat most of the fast-path budget.
@@ -223,6 +225,7 @@ def compute_config_digest(config: object) -> tuple[object, str]:
     """Return ``(canonical form, digest of its canonical JSON)``; ``None`` counts as ``{}``."""
     canon = {} if config is None else canonicalize(config)
     data = _ENCODER.encode(canon).encode("utf-8", "surrogatepass")
+    check_size(len(data), MAX_CONFIG_BYTES, "config", "CONSIST_MAX_CONFIG_BYTES")
     return canon, digest_bytes(data)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 from consist.errors import ConfigError
-from consist.settings import MAX_NAME_LENGTH, MAX_TAG_LENGTH
+from consist.settings import MAX_META_BYTES, MAX_NAME_LENGTH, MAX_TAG_LENGTH
 
 # Names end up in file names (snapshots, artifact dirs), so path separators are refused.
 _FORBIDDEN_NAME_CHARS = frozenset("/\\\x00")
@@ -81,3 +85,23 @@ def validate_optional_str(value: object, parameter: str) -> str | None:
         fix=f"Pass {parameter} as a string.",
         parameter=parameter,
     )
+
+
+def check_size(size: int, limit: int, parameter: str, env: str) -> None:
+    """Refuse a value whose JSON form is ``size`` bytes when the limit is ``limit``."""
+    if size > limit:
+        raise ConfigError(
+            f"{parameter} is {size:,} bytes as JSON; the limit is {limit:,} bytes.",
+            cause="Records are stored as JSON rows; very large values belong in files.",
+            fix=f"Write large values to a file and pass its path as an input (or raise {env}).",
+            parameter=parameter,
+            size=size,
+            limit=limit,
+        )
+
+
+def validate_meta(meta: Mapping[str, Any], parameter: str) -> None:
+    """Refuse metadata whose JSON form is larger than MAX_META_BYTES."""
+    if meta:
+        size = len(json.dumps(meta, default=repr, ensure_ascii=False).encode("utf-8", "replace"))
+        check_size(size, MAX_META_BYTES, parameter, "CONSIST_MAX_META_BYTES")

@@ -18,6 +18,7 @@ from typing import Any
 
 from consist.errors import ConfigError, UnknownKeywordError
 from consist.model.limits import (
+    validate_meta,
     validate_name,
     validate_optional_int,
     validate_optional_str,
@@ -158,6 +159,7 @@ def request_from_begin_run(
         )
     fields = {key: extra[key] for key in BEGIN_RUN_FIELDS if key in extra}
     meta = {key: value for key, value in extra.items() if key not in fields}
+    validate_meta(meta, "meta")
     merged = {**call, **fields, "name": fields.get("name") or call["run_id"]}
     return _build(
         ExecutionStyle.IMPERATIVE,

@@ -9,6 +9,7 @@ from consist import flow
 from consist.errors import ConfigError, invalid_option
 from consist.execute.artifacts import check_key, default_key
 from consist.model.artifact import Artifact
+from consist.model.limits import validate_meta
 from consist.tracker._base import TrackerBase
 
 
@@ -94,6 +95,7 @@ class ArtifactMethods(TrackerBase):
     def log_meta(self, **kwargs: Any) -> None:
         """Merge ``kwargs`` into the active run's ``meta`` and rewrite its snapshot."""
         active = self._require_active("log_meta")
+        validate_meta({**active.run.meta, **kwargs}, "log_meta")
         active.run.meta.update(kwargs)
         flow.record_progress(self._services, active)
 
@@ -109,6 +111,7 @@ class ArtifactMethods(TrackerBase):
         meta: dict[str, Any],
     ) -> Artifact:
         key = check_key(key) if key is not None else default_key(path)
+        validate_meta(meta, "meta")
         target = path.path if isinstance(path, Artifact) else path
         if direction == "output":
             return active.capture.log_output(

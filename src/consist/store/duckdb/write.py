@@ -84,11 +84,19 @@ def _bulk_upsert(
     try:
         conn.execute(
             f"INSERT OR REPLACE INTO {table} SELECT * FROM read_json(?, "
-            f"format='newline_delimited', columns={{{spec}}})",
+            f"format='newline_delimited', columns={{{spec}}}, "
+            f"maximum_object_size={_object_size_limit(lines)})",
             [path],
         )
     finally:
         os.unlink(path)
+
+
+def _object_size_limit(lines: list[str]) -> int:
+    # read_json refuses a line longer than maximum_object_size (16 MB by default); a
+    # record within Consist's own limits must never be refused, so size it to the batch.
+    longest = max(len(line) for line in lines) * 4  # characters -> UTF-8 bytes, at worst
+    return max(16 << 20, longest + 1024)
 
 
 def read_journal_offsets(conn: Any) -> dict[str, int]:
