@@ -19,25 +19,22 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from consist.cache.explain import explain_lookup
+from consist.cache.locks import SignatureLocks
 from consist.cache.lookup import lookup_cache
 from consist.errors import RunStateError
 from consist.execute.artifacts import input_artifacts, logged_input_artifact, utc_now
 from consist.execute.capture import OutputCapture
 from consist.execute.executor import Executor
-from consist.identity.canonical import compute_config_digest
-from consist.identity.code import CodeIdentity, compute_code_identity
+from consist.identity.compose import compute_run_identity
 from consist.identity.inputs import (
     ResolvedInput,
-    compute_input_digest,
-    compute_input_parts,
-    resolve_inputs,
 )
-from consist.identity.signature import RunIdentity, compute_signature
+from consist.identity.signature import RunIdentity
 from consist.model.artifact import Artifact
 from consist.model.decision import CacheOutcome
 from consist.model.run import ConsistRecord, Run, RunPhase, RunResult, RunStatus
 from consist.options import CacheMode, CodeIdentityMode
-from consist.request.spec import RunRequest
+from consist.request.spec import ExecutionStyle, RunRequest
 from consist.services import Services
 
 if TYPE_CHECKING:
@@ -63,6 +60,7 @@ class ActiveRun:
     phase: RunPhase = RunPhase.BEGUN
     final: ConsistRecord | None = None  # the record written by end()
     context_token: object = None  # set by the facade that activates the run
+    held_lock: SignatureLocks | None = None  # held from lookup to cache entry (a miss)
 
     @property
     def persist(self) -> bool:
@@ -79,6 +77,11 @@ class ActiveRun:
     @property
     def ended(self) -> bool:
         return self.phase in (RunPhase.COMPLETED, RunPhase.FAILED)
+
+    def release_lock(self) -> None:
+        if self.held_lock is not None:
+            self.held_lock.release(self.identity.signature)
+            self.held_lock = None
 
     def advance(self, phase: RunPhase) -> None:
         """Move to ``phase``; a transition the lifecycle does not allow is a RunStateError."""
@@ -100,44 +103,6 @@ class ActiveRun:
         )
 
 
-def compute_identity(
-    services: Services, request: RunRequest
-) -> tuple[Any, list[ResolvedInput], CodeIdentity, RunIdentity]:
-    """Identity of a request: canonical config, resolved inputs, code and signature."""
-    digester, cache = services.digester, request.cache
-    config, config_digest = compute_config_digest(request.config)
-    groups = (
-        ("input", "inputs", request.inputs),
-        ("depends_on", "depends_on", request.depends_on),
-        ("identity", "identity_inputs", request.identity_inputs),
-    )
-    resolved = resolve_inputs(groups, digester=digester, lookup_producer=services.produced.lookup)
-    code = compute_code_identity(
-        cache.code_identity or cast(CodeIdentityMode, services.settings.code_identity),
-        request.fn,
-        digester=digester,
-        caller_file=request.caller_file,
-        extra_deps=cache.code_identity_extra_deps,
-    )
-    parts: dict[str, Any] = dict(
-        code_digest=code.digest,
-        config_digest=config_digest,
-        input_digest=compute_input_digest(resolved),
-        model=request.model,
-        year=request.year,
-        iteration=request.iteration,
-        cache_version=cache.version,
-        cache_epoch=cache.epoch,
-    )
-    identity = RunIdentity(
-        compute_signature(**parts),
-        code_mode=code.mode,
-        input_parts=compute_input_parts(resolved),
-        **parts,
-    )
-    return config, resolved, code, identity
-
-
 def begin(services: Services, request: RunRequest) -> ActiveRun:
     """Compute the identity, look up the cache and start recording the run."""
     layout = services.layout
@@ -148,7 +113,12 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
             request.artifact_dir, allow_external=request.allow_external_paths
         )
     )
-    config, resolved, code, identity = compute_identity(services, request)
+    config, resolved, code, identity = compute_run_identity(
+        request,
+        digester=services.digester,
+        lookup_producer=services.produced.lookup,
+        default_code_mode=cast(CodeIdentityMode, services.settings.code_identity),
+    )
     now = utc_now()
     meta = dict(request.meta)
     for label in ("stage", "phase"):  # mirrored for queries written against run.meta
@@ -186,17 +156,31 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
     )
     active = ActiveRun(request, run, identity, config, resolved, capture)
     active.inputs.update(input_artifacts(resolved, layout, run.id))
-    found = lookup_cache(services.completed, identity.signature, request.cache.mode)
-    if found.outcome is CacheOutcome.DEMOTED:
-        services.completed.forget(identity.signature)  # its outputs are gone: stop serving it
-    run.cache_decision = explain_lookup(found, active.record, services.completed.steps).to_dict()
-    if found.hit is not None:
-        active.reused = found.hit
-        run.cache_hit = True
-        run.reused_run_id = found.hit.run.id
-        capture.outputs.update((a.key, a) for a in found.hit.outputs)
-    elif active.persist:
-        services.recorder.record_started(active.record())
+    signature, mode = identity.signature, request.cache.mode
+    found = lookup_cache(services.completed, signature, mode)
+    locks = services.locks
+    if found.hit is None and locks and request.style is ExecutionStyle.FUNCTION:
+        # A miss holds the signature's lock until its result is in the cache index, so an
+        # identical step of another process waits here, then hits (cache/locks.py).
+        if mode is CacheMode.REUSE and locks.acquire(signature):
+            active.held_lock = locks
+            found = lookup_cache(services.completed, signature, mode)
+    try:
+        if found.outcome is CacheOutcome.DEMOTED:
+            services.completed.forget(signature)  # its outputs are gone
+        decision = explain_lookup(found, active.record, services.completed.steps)
+        run.cache_decision = decision.to_dict()
+        if found.hit is not None:
+            active.release_lock()
+            active.reused = found.hit
+            run.cache_hit = True
+            run.reused_run_id = found.hit.run.id
+            capture.outputs.update((a.key, a) for a in found.hit.outputs)
+        elif active.persist:
+            services.recorder.record_started(active.record())
+    except BaseException:
+        active.release_lock()
+        raise
     services.hooks.emit(services.hooks.on_start, run)
     return active
 
@@ -260,8 +244,11 @@ def _record_end(
         run.error = f"{type(error).__name__}: {error}"
         run.meta["error"] = run.error
     record = active.record()
-    if active.persist:
-        services.recorder.record_ended(record, reusable=not active.cache_hit)
+    try:
+        if active.persist:
+            services.recorder.record_ended(record, reusable=not active.cache_hit)
+    finally:
+        active.release_lock()  # only now is the result in the cache index
     active.final = record
     active.advance(RunPhase.COMPLETED if status is RunStatus.COMPLETED else RunPhase.FAILED)
     hooks = services.hooks

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 from consist.cache.index import CompletedIndex, ProducedIndex
+from consist.cache.locks import SignatureLocks
 from consist.fs.layout import RunLayout
 from consist.identity.files import FileDigester
 from consist.persist.hooks import HookRegistry
@@ -26,6 +27,7 @@ class Services:
     store: DuckDBStore | SnapshotMemoryStore
     sync: StoreSync
     recorder: RunRecorder
+    locks: SignatureLocks | None
     hooks: HookRegistry
 
 
@@ -56,5 +58,6 @@ def build_services(settings: TrackerConfig) -> Services:
         store=store,
         sync=sync,
         recorder=RunRecorder(layout, sync, completed, produced),
+        locks=SignatureLocks(layout) if settings.signature_locks else None,
         hooks=HookRegistry(),
     )

@@ -27,6 +27,8 @@ EXIT_SYNC_TIMEOUT_SECONDS = float(os.environ.get("CONSIST_EXIT_SYNC_TIMEOUT", "1
 #: Files at least this large get an on-disk digest memo, so a new process never re-reads
 #: them while unchanged; smaller files hash faster than a memo file is written.
 DIGEST_MEMO_MIN_BYTES = int(os.environ.get("CONSIST_DIGEST_MEMO_MIN_BYTES", str(256 * 1024)))
+#: Whether tracker.run holds a per-signature lock from lookup to cache entry (cache/locks.py).
+SIGNATURE_LOCKS = os.environ.get("CONSIST_SIGNATURE_LOCKS", "1").lower() not in ("0", "false", "no")
 #: How long a blocking store session waits for another process's lock before failing.
 STORE_LOCK_TIMEOUT_SECONDS = float(os.environ.get("CONSIST_STORE_LOCK_TIMEOUT", "120"))
 
@@ -45,6 +47,9 @@ class TrackerConfig:
         Default code identity mode for runs that do not set one.
     sync_every_runs, sync_every_seconds:
         When pending records are brought into the DuckDB store opportunistically.
+    signature_locks:
+        Whether two processes starting the same ``tracker.run`` signature run it once
+        (the second waits, then hits). See cache/locks.py.
     """
 
     run_dir: str | Path = "./runs"
@@ -52,6 +57,7 @@ class TrackerConfig:
     code_identity: CodeIdentityMode | str = CodeIdentityMode.REPO_GIT
     sync_every_runs: int = SYNC_EVERY_RUNS
     sync_every_seconds: float = SYNC_EVERY_SECONDS
+    signature_locks: bool = SIGNATURE_LOCKS
 
     def __post_init__(self) -> None:
         if not str(self.run_dir).strip():

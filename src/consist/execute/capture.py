@@ -101,7 +101,8 @@ class OutputCapture:
                 item = write_table(item, stem)
             if isinstance(item, Artifact):
                 item = item.path
-            if os.path.exists(item):
+            # Only paths: os.path.exists(42) would test file descriptor 42.
+            if isinstance(item, (str, os.PathLike)) and os.path.exists(item):
                 self.log_output(item, key)
 
     def collect(
