@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from consist.errors import ConfigError
-from consist.options import CodeIdentityMode
+from consist.options import AccessMode, CodeIdentityMode
 
 #: Longest run id, run name or model name accepted (names become file names).
 MAX_NAME_LENGTH = int(os.environ.get("CONSIST_MAX_NAME_LENGTH", "200"))
@@ -45,6 +45,9 @@ class TrackerConfig:
         Default code identity mode for runs that do not set one.
     sync_every_runs, sync_every_seconds:
         When pending records are brought into the DuckDB store opportunistically.
+    access_mode:
+        ``"write"`` (default) records runs; ``"read"`` only queries and never writes
+        anything (see :class:`~consist.options.AccessMode`).
     """
 
     run_dir: str | Path = "./runs"
@@ -52,6 +55,7 @@ class TrackerConfig:
     code_identity: CodeIdentityMode | str = CodeIdentityMode.REPO_GIT
     sync_every_runs: int = SYNC_EVERY_RUNS
     sync_every_seconds: float = SYNC_EVERY_SECONDS
+    access_mode: AccessMode | str = AccessMode.WRITE
 
     def __post_init__(self) -> None:
         if not str(self.run_dir).strip():
@@ -69,3 +73,4 @@ class TrackerConfig:
         object.__setattr__(
             self, "code_identity", CodeIdentityMode.parse(self.code_identity, "code_identity")
         )
+        object.__setattr__(self, "access_mode", AccessMode.parse(self.access_mode, "access_mode"))
