@@ -599,9 +599,7 @@ def test_metadata_int_float_beyond_2_53_match_exactly(kind: str, tmp_path: Path)
 
 def test_every_store_implements_the_whole_protocol(store) -> None:
     members = [name for name in vars(MetadataStore) if not name.startswith("_")]
-    assert {"session", "read_session", "catch_up", "journal_offsets", "sql_engine"} <= set(
-        members
-    )
+    assert {"session", "read_session", "catch_up", "journal_offsets", "sql_engine"} <= set(members)
     assert isinstance(store, MetadataStore)
     for name in members:
         assert hasattr(store, name), name
