@@ -301,11 +301,8 @@ def test_ddl_column_dicts_are_pinned() -> None:
     assert list(schema.RUN_COLUMNS.items()) == GOLDEN_TABLES["runs"]
     assert list(schema.ARTIFACT_COLUMNS.items()) == GOLDEN_TABLES["artifacts"]
     assert list(schema.LINK_COLUMNS.items()) == GOLDEN_TABLES["run_artifacts"]
-    # Every persisted model field has a column, in order (runs add the config JSON, and
-    # the cache_decision column of schema version 2 whether or not the model has it yet).
-    columns = [c for c in schema.RUN_COLUMNS if c not in ("cache_decision", "config")]
-    assert columns == [f for f in GOLDEN_RUN_FIELDS if f != "cache_decision"]
-    assert list(schema.RUN_COLUMNS)[-2:] == ["cache_decision", "config"]
+    # Every persisted model field has a column (runs add the config JSON).
+    assert list(schema.RUN_COLUMNS) == [*GOLDEN_RUN_FIELDS, "config"]
     assert list(schema.ARTIFACT_COLUMNS) == GOLDEN_ARTIFACT_FIELDS
 
 
