@@ -55,6 +55,20 @@ class CodeIdentityMode(_StrEnum):
     CALLABLE_SOURCE = "callable_source"
 
 
+class AccessMode(_StrEnum):
+    """What a tracker may do to its run_dir and store.
+
+    WRITE: record runs; queries first copy pending records into the store.
+    READ: query only (a CLI, a web app, a notebook): creates no directory, registers no
+        exit hook, opens the store read-only and never writes it, the journal or a
+        snapshot; recording calls raise RunStateError. Runs other processes have ended
+        but not yet copied into the store are still shown.
+    """
+
+    WRITE = "write"
+    READ = "read"
+
+
 class InputBinding(_StrEnum):
     """How named inputs are passed to a run's function.
 

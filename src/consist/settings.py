@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from consist.errors import ConfigError
-from consist.options import CodeIdentityMode
+from consist.options import AccessMode, CodeIdentityMode
 
 #: Longest run id, run name or model name accepted (names become file names).
 MAX_NAME_LENGTH = int(os.environ.get("CONSIST_MAX_NAME_LENGTH", "200"))
@@ -50,6 +50,9 @@ class TrackerConfig:
     signature_locks:
         Whether two processes starting the same ``tracker.run`` signature run it once
         (the second waits, then hits). See cache/locks.py.
+    access_mode:
+        ``"write"`` (default) records runs; ``"read"`` only queries and never writes
+        anything (see :class:`~consist.options.AccessMode`).
     """
 
     run_dir: str | Path = "./runs"
@@ -58,6 +61,7 @@ class TrackerConfig:
     sync_every_runs: int = SYNC_EVERY_RUNS
     sync_every_seconds: float = SYNC_EVERY_SECONDS
     signature_locks: bool = SIGNATURE_LOCKS
+    access_mode: AccessMode | str = AccessMode.WRITE
 
     def __post_init__(self) -> None:
         if not str(self.run_dir).strip():
@@ -75,3 +79,4 @@ class TrackerConfig:
         object.__setattr__(
             self, "code_identity", CodeIdentityMode.parse(self.code_identity, "code_identity")
         )
+        object.__setattr__(self, "access_mode", AccessMode.parse(self.access_mode, "access_mode"))

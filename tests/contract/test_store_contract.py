@@ -1,13 +1,18 @@
-"""One contract, every MetadataStore: MemoryStore (the reference) and DuckDBStore.
+"""One contract, every MetadataStore: MemoryStore (the reference), DuckDBStore, and
+ToyStore, a third store written in this module against ``consist.store.base`` only.
 
 Records are built directly (no Tracker), so a failure here is a store bug. Every test
-runs against both implementations with the same data and the same expected result,
-and ``test_both_stores_agree`` compares the two outputs with each other as well.
+runs against every implementation with the same data and the same expected result,
+and ``test_both_stores_agree`` compares the outputs with each other as well. The toy
+store shows that a new store needs nothing outside ``store/``: the tests at the end
+hand it to Services and StoreSync and run the journal, sync and read policies on it.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -15,16 +20,117 @@ import pytest
 from consist.fs.layout import RunLayout
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
-from consist.store.base import RunQuery
+from consist.store.base import (
+    EQUALITY_FILTERS,
+    MetadataStore,
+    PendingRecords,
+    RecordDecoder,
+    RunQuery,
+    StoreBusy,
+    metadata_matches,
+    run_sort_key,
+)
 from consist.store.duckdb.store import DuckDBStore
 from consist.store.memory import MemoryStore
 
-KINDS = ["memory", "duckdb"]
+
+class ToyStore:
+    """A third store, written against consist.store.base alone: journaled like a shared
+    store, with its rows and journal offsets in two dicts and one lock for sessions."""
+
+    journaled = True
+    location = None
+
+    def __init__(self) -> None:
+        self._runs: dict[str, ConsistRecord] = {}
+        self._offsets: dict[str, int] = {}
+        self._lock = threading.RLock()
+        self.sessions = 0
+
+    @contextmanager
+    def session(self, *, blocking: bool = True, timeout: float | None = None):
+        if not self._lock.acquire(blocking=blocking):
+            raise StoreBusy("toy")
+        self.sessions += 1
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    @contextmanager
+    def read_session(self):
+        with self._lock:
+            yield
+
+    def record_runs(self, records) -> None:
+        with self.session():
+            self._runs.update({record.run.id: record for record in records})
+
+    def catch_up(self, pending: PendingRecords, decode: RecordDecoder) -> int:
+        with self.session():
+            chunks = pending.scan(dict(self._offsets))
+            records = [r for c in chunks for r in map(decode, c.lines) if r is not None]
+            self._runs.update({record.run.id: record for record in records})
+            self._offsets.update({chunk.name: chunk.end_offset for chunk in chunks})
+            for name in pending.remove_consumed(dict(self._offsets)):
+                del self._offsets[name]
+            return len({record.run.id for record in records})
+
+    def journal_offsets(self) -> dict[str, int]:
+        return dict(self._offsets)
+
+    def get_run(self, run_id: str):
+        record = self._runs.get(run_id)
+        return record.run if record else None
+
+    def query_runs(self, query: RunQuery):
+        def matches(run: Run) -> bool:
+            return (
+                all(
+                    getattr(query, q) is None or getattr(run, r) == getattr(query, q)
+                    for q, r in EQUALITY_FILTERS
+                )
+                and set(query.tags or ()).issubset(run.tags)
+                and all(
+                    k in run.meta and metadata_matches(run.meta[k], v)
+                    for k, v in (query.metadata or {}).items()
+                )
+            )
+
+        runs = sorted(
+            (r.run for r in self._runs.values() if matches(r.run)),
+            key=run_sort_key(query.order),
+            reverse=True,
+        )
+        return runs if query.limit is None else runs[: query.limit]
+
+    def get_run_artifacts(self, run_id: str):
+        record = self._runs.get(run_id)
+        if record is None:
+            return [], []
+        return (
+            sorted(record.inputs, key=lambda a: a.key),
+            sorted(record.outputs, key=lambda a: a.key),
+        )
+
+    def count_runs(self) -> int:
+        return len(self._runs)
+
+    def sql_engine(self):
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+KINDS = ["memory", "duckdb", "toy"]
 
 
 def make_store(kind: str, tmp_path: Path):
     if kind == "memory":
         return MemoryStore()
+    if kind == "toy":
+        return ToyStore()
     layout = RunLayout(tmp_path / "runs")
     layout.ensure()
     return DuckDBStore(str(tmp_path / "store.duckdb"), layout=layout, lock_timeout=10)
@@ -486,3 +592,201 @@ def test_metadata_int_float_beyond_2_53_match_exactly(kind: str, tmp_path: Path)
     assert ids(store.query_runs(RunQuery(metadata={"int_seed": float(2**53)}))) == []
     assert ids(store.query_runs(RunQuery(metadata={"float_seed": 2**53 + 1}))) == []
     assert ids(store.query_runs(RunQuery(metadata={"float_seed": 2**53}))) == ["r1"]
+
+
+# --- the rest of the protocol: sessions, catching up, offsets, engine ------------------
+
+
+def test_every_store_implements_the_whole_protocol(store) -> None:
+    members = [name for name in vars(MetadataStore) if not name.startswith("_")]
+    assert {"session", "read_session", "catch_up", "journal_offsets", "sql_engine"} <= set(members)
+    assert isinstance(store, MetadataStore)
+    for name in members:
+        assert hasattr(store, name), name
+
+
+def test_sessions_nest_and_reads_see_the_writes(store) -> None:
+    records = make_records()
+    with store.session():
+        with store.session(blocking=False):
+            store.record_runs(records[:2])
+        with store.read_session():
+            assert store.count_runs() == 2
+    with store.read_session():
+        with store.read_session():
+            assert ids(store.query_runs(RunQuery())) == ["r2", "r1"]
+            assert store.get_run("r1") == records[0].run
+    assert store.count_runs() == 2
+
+
+def _journal(tmp_path: Path):
+    from consist.persist.journal import PendingJournal
+
+    return PendingJournal(RunLayout(tmp_path / "journal-runs"))
+
+
+def _decoder(tmp_path: Path) -> RecordDecoder:
+    from consist.persist.snapshot import decode_record
+
+    layout = RunLayout(tmp_path / "journal-runs")
+    return lambda line: decode_record(line, layout)
+
+
+def test_catch_up_copies_the_pending_journal_once(store, tmp_path: Path) -> None:
+    from consist.persist.snapshot import encode_record
+
+    journal, decode = _journal(tmp_path), _decoder(tmp_path)
+    records = make_records()
+    running = copy.deepcopy(records[0])
+    running.run.status = "running"
+    for record in (running, records[0], records[1]):
+        journal.append(encode_record(record))
+    copied = store.catch_up(journal, decode)
+    if not store.journaled:
+        # A process-private store never reads the journal: records came in directly.
+        assert copied == 0 and store.count_runs() == 0 and store.journal_offsets() == {}
+        return
+    assert copied == 2
+    assert store.get_run("r1").status == "completed"  # the run's last line wins
+    assert store.count_runs() == 2
+    # Fully consumed, its owner's file is removed and its offset forgotten.
+    assert journal.scan({}) == [] and store.journal_offsets() == {}
+    assert store.catch_up(journal, decode) == 0
+
+
+def test_journal_offsets_record_how_far_each_file_was_read(store, tmp_path: Path) -> None:
+    import os
+
+    from consist.persist import journal as journal_module
+    from consist.persist.snapshot import encode_record
+
+    if not store.journaled:
+        pytest.skip("only journaled stores read journals")
+    journal, decode = _journal(tmp_path), _decoder(tmp_path)
+    pending_dir = tmp_path / "journal-runs" / ".consist" / "pending"
+    pending_dir.mkdir(parents=True)
+    # A file of another live process (our parent): read, but not removed.
+    other = f"{journal_module._HOST}-{os.getppid()}-feedbeef.log"
+    line = encode_record(make_records()[2]) + b"\n"
+    (pending_dir / other).write_bytes(line + b'{"half a line')
+    assert store.catch_up(journal, decode) == 1
+    assert store.journal_offsets() == {other: len(line)}
+    with store.read_session():
+        assert store.journal_offsets() == {other: len(line)}
+    assert store.catch_up(journal, decode) == 0
+
+
+def test_location_engine_and_close(store, tmp_path: Path) -> None:
+    if isinstance(store, DuckDBStore):
+        assert store.location == str(tmp_path / "store.duckdb")
+        store.record_runs(make_records()[:1])
+        engine = store.sql_engine()
+        assert engine is not None and store.sql_engine() is engine
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM runs")).scalar_one() == 1
+    else:
+        assert store.location is None and store.sql_engine() is None
+    store.close()
+    store.close()
+    assert store.count_runs() in (0, 1)  # still usable after close
+
+
+def test_read_only_duckdb_store_never_creates_or_writes(tmp_path: Path) -> None:
+    from consist.errors import StoreError
+
+    layout = RunLayout(tmp_path / "runs")
+    db_path = tmp_path / "missing.duckdb"
+    reader = DuckDBStore(str(db_path), layout=layout, lock_timeout=10, read_only=True)
+    assert reader.count_runs() == 0
+    assert reader.query_runs(RunQuery()) == []
+    assert reader.get_run("r1") is None
+    assert reader.get_run_artifacts("r1") == ([], [])
+    assert reader.journal_offsets() == {}
+    assert reader.sql_engine() is None
+    with pytest.raises(StoreError, match="access_mode='read'"):
+        reader.record_runs(make_records()[:1])
+    with pytest.raises(StoreError, match="access_mode='read'"):
+        reader.catch_up(_journal(tmp_path), _decoder(tmp_path))
+    assert not db_path.exists() and not (tmp_path / "runs").exists()
+
+    layout.ensure()
+    writer = DuckDBStore(str(db_path), layout=layout, lock_timeout=10)
+    writer.record_runs(make_records())
+    assert ids(reader.query_runs(RunQuery(limit=2))) == ["r8", "r7"]
+    assert reader.get_run_artifacts("r1") == writer.get_run_artifacts("r1")
+
+
+# --- a new store needs no change outside store/ ------------------------------------------
+
+
+def _services_over(store, tmp_path: Path, access_mode: str = "write"):
+    from consist.services import build_services
+    from consist.settings import TrackerConfig
+
+    config = TrackerConfig(
+        run_dir=tmp_path / "runs", db_path=None, access_mode=access_mode, sync_every_runs=1000
+    )
+    return build_services(config, store=store)
+
+
+def test_services_and_sync_run_on_the_toy_store(tmp_path: Path) -> None:
+    from consist.persist.snapshot import encode_record
+
+    toy = ToyStore()
+    services = _services_over(toy, tmp_path)
+    assert services.store is toy
+    sync = services.sync
+    records = make_records()
+    running = copy.deepcopy(records[0])
+    running.run.status = "running"
+    sync.journal_started(running, encode_record(running))
+    sync.journal_ended(records[0], encode_record(records[0]))
+    sync.journal_ended(records[1], encode_record(records[1]))
+    assert toy.count_runs() == 0  # journaled: nothing reaches the store before a sync
+
+    # A write-mode read copies the pending journal in first, in one write session.
+    assert ids(sync.query_runs(RunQuery())) == ["r2", "r1"]
+    assert toy.get_run("r1").status == "completed"
+    sessions = toy.sessions
+    # Nothing pending now: the next reads cost no write session.
+    assert ids(sync.query_runs(RunQuery(status="completed"))) == ["r2", "r1"]
+    assert toy.sessions == sessions
+
+    sync.journal_progress(records[2], encode_record(records[2]))  # log_*: copied at once
+    assert toy.get_run("r3") == records[2].run
+    assert sync.sync() == 0
+    assert sync.rebuild() == 0  # no snapshots were written in this test
+    assert toy.count_runs() == 3
+
+
+def test_a_read_only_sync_over_the_toy_store_shows_pending_runs_without_writing(
+    tmp_path: Path,
+) -> None:
+    from consist.errors import RunStateError
+    from consist.persist.snapshot import encode_record
+
+    toy = ToyStore()
+    records = make_records()
+    toy.record_runs(records[:2])
+    writer = _services_over(ToyStore(), tmp_path).sync  # journals into the same run_dir
+    updated = copy.deepcopy(records[1])
+    updated.run.status = "failed"
+    for record in (updated, records[2]):
+        writer.journal_started(record, encode_record(record))
+    pending_dir = tmp_path / "runs" / ".consist" / "pending"
+    before = {p.name: p.read_bytes() for p in pending_dir.iterdir()}
+
+    reader = _services_over(toy, tmp_path, access_mode="read").sync
+    sessions = toy.sessions
+    assert ids(reader.query_runs(RunQuery())) == ["r3", "r2", "r1"]
+    assert ids(reader.query_runs(RunQuery(status="failed"))) == ["r2"]
+    assert ids(reader.query_runs(RunQuery(status="completed", limit=1))) == ["r3"]
+    assert toy.sessions == sessions and toy.count_runs() == 2
+    assert {p.name: p.read_bytes() for p in pending_dir.iterdir()} == before
+    for write in (reader.sync, reader.rebuild):
+        with pytest.raises(RunStateError, match="access_mode='read'"):
+            write()
+    with pytest.raises(RunStateError, match="access_mode='read'"):
+        reader.journal_started(records[3], encode_record(records[3]))

@@ -441,3 +441,73 @@ def test_engine_waits_for_another_process_holding_the_store(tmp_path: Path) -> N
 def _touch(path: Path) -> Path:
     path.write_text("x")
     return path
+
+
+READER_SCRIPT = textwrap.dedent(
+    """
+    import json
+    import os
+    import sys
+
+    from consist import Tracker
+
+    run_dir, db_path, stop_file, report = sys.argv[1:5]
+    reader = Tracker(run_dir=run_dir, db_path=db_path, access_mode="read")
+    counts = []
+    while not os.path.exists(stop_file):
+        counts.append(len(reader.find_runs(limit=100_000)))
+    counts.append(len(reader.find_runs(limit=100_000)))  # after every writer ended
+    completed = len(reader.find_runs(status="completed", limit=100_000))
+    odd = [(r.id, r.status) for r in reader.find_runs(limit=100_000) if r.status != "completed"]
+    reader.close()
+    with open(report, "w") as handle:
+        json.dump({"counts": counts, "completed": completed, "odd": odd}, handle)
+    """
+)
+
+
+def test_a_polling_reader_never_blocks_the_writers(tmp_path: Path) -> None:
+    """A read-only process queries in a loop while two writers record runs with
+    log_meta (each a blocking write session). Every writer's runs land without a lock
+    error, the reader never fails, and it sees every run, growing monotonically."""
+    script = _write_script(tmp_path)
+    run_dir, db_path = tmp_path / "runs", tmp_path / "provenance.duckdb"
+    n_writers, n_runs = 2, 30
+    reader_script = tmp_path / "reader.py"
+    reader_script.write_text(READER_SCRIPT)
+    stop_file, reader_report = tmp_path / "stop", tmp_path / "reader.json"
+    env = {**os.environ, "CONSIST_STORE_LOCK_TIMEOUT": "60"}
+    reader = subprocess.Popen(
+        [sys.executable, str(reader_script), str(run_dir), str(db_path), str(stop_file),
+         str(reader_report)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    reports = [tmp_path / f"report-{w}.json" for w in range(n_writers)]
+    writers = [
+        _start_worker(script, run_dir, db_path, w, n_runs, 0, reports[w], "--log-meta")
+        for w in range(n_writers)
+    ]
+    for worker, proc in enumerate(writers):
+        code, _, stderr = _finish(proc)
+        assert code == 0, f"writer {worker} exited {code}:\n{stderr}"
+        assert "Traceback" not in stderr and "left pending" not in stderr, stderr
+    stop_file.touch()
+    code, _, stderr = _finish(reader)
+    assert code == 0, f"reader exited {code}:\n{stderr}"
+    assert "Traceback" not in stderr, stderr
+
+    total = n_writers * n_runs
+    seen = json.loads(reader_report.read_text())
+    assert len(seen["counts"]) >= 2
+    assert seen["counts"] == sorted(seen["counts"]), "a run disappeared from a read"
+    assert seen["counts"][-1] == total and seen["completed"] == total, seen["odd"]
+    results = [item for report in reports for item in json.loads(report.read_text())]
+    tracker = _tracker(run_dir, db_path)
+    try:
+        runs = tracker.find_runs(limit=100_000)
+        assert isinstance(runs, list)
+        assert {run.id for run in runs} == {item["run_id"] for item in results}
+        assert {run.status for run in runs} == {"completed"}
+        assert os.listdir(run_dir / ".consist" / "pending") == []
+    finally:
+        tracker.close()

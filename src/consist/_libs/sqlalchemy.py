@@ -8,7 +8,9 @@ from typing import Any
 from consist.errors import MissingDependencyError
 
 
-def create_duckdb_engine(db_path: str, connect_retry: Callable[[Callable[[], Any]], Any]) -> Any:
+def create_duckdb_engine(
+    db_path: str, connect_retry: Callable[[Callable[[], Any]], Any], *, read_only: bool = False
+) -> Any:
     """A NullPool engine whose connects go through ``connect_retry`` (waits for the lock)."""
     try:
         import sqlalchemy
@@ -18,7 +20,11 @@ def create_duckdb_engine(db_path: str, connect_retry: Callable[[Callable[[], Any
             "Tracker.engine needs SQLAlchemy and duckdb_engine.", fix="pip install 'consist[sql]'"
         ) from exc
     # NullPool: a pooled DuckDB connection would hold the file lock and block other processes.
-    engine = sqlalchemy.create_engine(f"duckdb:///{db_path}", poolclass=NullPool)
+    engine = sqlalchemy.create_engine(
+        f"duckdb:///{db_path}",
+        poolclass=NullPool,
+        connect_args={"read_only": True} if read_only else {},
+    )
 
     @sqlalchemy.event.listens_for(engine, "do_connect")
     def _connect(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:

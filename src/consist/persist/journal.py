@@ -10,6 +10,10 @@ last complete line, and stores the new offset in the same transaction as the row
 So a crash at any point neither loses a run nor copies one half-way; replays are
 harmless upserts. A journal file is deleted only when fully consumed, by its owner,
 or by anyone once its owner (same host) is gone, which covers crashed processes.
+
+``has_unconsumed`` answers "is anything pending?" without the store: a journal file
+is pending unless the offsets last seen in the store (``note_consumed``, fed by every
+sync and every read) cover it exactly. One listdir plus one stat per file.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class PendingJournal:
         self._name: str | None = None
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        # Offsets the store was last seen to have consumed (file -> bytes).
+        self._consumed: dict[str, int] = {}
 
     def append(self, line: bytes) -> None:
         """Append one record line (JSON without raw newlines)."""
@@ -77,8 +83,28 @@ class PendingJournal:
                 chunks.append(JournalChunk(name, start + complete, lines))
         return chunks
 
+    def note_consumed(self, consumed: dict[str, int]) -> None:
+        """Remember how far the store has copied each journal file (read from the store)."""
+        self._consumed = dict(consumed)
+
+    def has_unconsumed(self) -> bool:
+        """Whether any journal file holds bytes the store was not seen to have consumed."""
+        known = self._consumed
+        for name in self._names():
+            try:
+                size = os.path.getsize(os.path.join(self._dir, name))
+            except FileNotFoundError:
+                continue  # consumed and removed since the listing
+            if known.get(name) != size:
+                return True
+        return False
+
     def remove_consumed(self, consumed: dict[str, int]) -> list[str]:
-        """Delete journal files that are fully consumed and no longer written; return them."""
+        """Delete journal files that are fully consumed and no longer written; return them.
+
+        Called after the store committed ``consumed``, so it is also remembered.
+        """
+        self.note_consumed(consumed)
         removed = []
         for name in self._names():
             path = os.path.join(self._dir, name)

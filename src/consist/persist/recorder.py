@@ -41,12 +41,12 @@ class RunRecorder:
     def record_started(self, record: ConsistRecord) -> None:
         data = encode_record(record)
         write_snapshot(self._layout, record, update_latest=False, data=data)
-        self._sync.note_started(record, data)
+        self._sync.journal_started(record, data)
 
     def record_progress(self, record: ConsistRecord) -> None:
         data = encode_record(record)
         write_snapshot(self._layout, record, update_latest=False, data=data)
-        self._sync.note_flushed(record, data)
+        self._sync.journal_progress(record, data)
 
     def record_ended(self, record: ConsistRecord, *, reusable: bool) -> None:
         """Final record; ``reusable`` (a completed miss) also enters the cache indexes."""
@@ -59,4 +59,4 @@ class RunRecorder:
                 if artifact.hash and artifact.abs_path and artifact.run_id == run.id:
                     entry = ProducedFile(run.signature or "", artifact.hash, run.id, artifact.id)
                     self._produced.record(artifact.abs_path, entry)
-        self._sync.note_recorded(record, data)
+        self._sync.journal_ended(record, data)

@@ -1,12 +1,24 @@
-"""Bringing snapshots into the SQL store: opportunistic, batched, never on the hot path.
+"""Bringing records into the metadata store, and reading it, per the tracker's access mode.
 
-Runs end by writing their snapshot and a pending-journal line (journal.py). This module
-copies pending snapshots into the store in one short write session:
+Runs write their snapshot and hand the record here (the spine calls the three
+``journal_started`` / ``journal_progress`` / ``journal_ended`` entry points). A store
+shared between processes (``store.journaled``) receives records through this
+process's pending journal (journal.py), copied in by ``sync`` in one short write
+session:
 
 * opportunistically, every ``sync_every_runs`` runs or ``sync_every_seconds`` seconds,
-  without waiting: if another process holds the DuckDB file, we simply try later;
-* blocking (with retry) before any query, so reads see every ended run;
+  without waiting: if another process holds the store, we simply try later;
+* at once after ``log_*`` calls (``journal_progress``), which the reference promises;
 * at interpreter exit, so a finished sweep leaves a complete store.
+
+Reads (``query_runs``) follow the access mode:
+
+* ``write``: pending journal lines are copied in first (blocking), so reads see every
+  ended run; when nothing is pending (checked on the files, no store needed) the query
+  runs in a read-only session and costs no write;
+* ``read``: never writes. The query runs in a read-only session, and journal lines not
+  yet copied in are merged in memory (store/overlay.py), so a reader sees the run a
+  writer just ended. Every write entry point raises RunStateError.
 
 Any process may sync any other process's pending runs, so a crashed process's runs
 are picked up by the next one. ``rebuild`` re-imports every snapshot.
@@ -17,83 +29,91 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from contextlib import AbstractContextManager, nullcontext
 
-from consist.errors import StoreError
+from consist.errors import RunStateError, StoreError
 from consist.fs.layout import RunLayout
-from consist.model.run import ConsistRecord
+from consist.model.run import ConsistRecord, Run
+from consist.options import AccessMode
 from consist.persist.journal import PendingJournal
 from consist.persist.snapshot import decode_record, list_snapshot_ids, read_snapshot
 from consist.settings import EXIT_SYNC_TIMEOUT_SECONDS
-from consist.store.duckdb.connect import StoreBusy
-from consist.store.duckdb.store import DuckDBStore
-from consist.store.memory import MemoryStore
+from consist.store.base import MetadataStore, RunQuery, StoreBusy
+from consist.store.overlay import query_with_pending, read_pending
 
 logger = logging.getLogger("consist")
 
 _REBUILD_BATCH = 5000
 
 
-class SnapshotMemoryStore(MemoryStore):
-    """JSON-only mode: a MemoryStore that catches up with the snapshot directory on demand."""
+class SnapshotDirectory:
+    """The snapshots of one run_dir as a store's SnapshotSource (read-only)."""
 
     def __init__(self, layout: RunLayout) -> None:
-        super().__init__()
         self._layout = layout
 
-    def session(
-        self, *, blocking: bool = True, timeout: float | None = None
-    ) -> AbstractContextManager[None]:
-        return nullcontext()
+    def list_ids(self) -> list[str]:
+        return list_snapshot_ids(self._layout)
 
-    def refresh(self) -> None:
-        known = self.known_ids()
-        records = []
-        for run_id in list_snapshot_ids(self._layout):
-            if run_id not in known:
-                record = _load(self._layout, run_id)
-                if record is not None:
-                    records.append(record)
-        self.record_runs(records)
+    def load(self, run_id: str) -> ConsistRecord | None:
+        return _load(self._layout, run_id)
+
+
+def read_only_error(what: str) -> RunStateError:
+    return RunStateError(
+        f"{what} writes records, but this tracker was opened with access_mode='read'.",
+        fix="Open a Tracker with access_mode='write' (the default) to record runs.",
+        parameter="access_mode",
+        value="read",
+    )
 
 
 class StoreSync:
     def __init__(
         self,
         layout: RunLayout,
-        store: DuckDBStore | SnapshotMemoryStore,
+        store: MetadataStore,
         journal: PendingJournal,
         *,
+        access_mode: AccessMode = AccessMode.WRITE,
         every_runs: int,
         every_seconds: float,
     ) -> None:
         self._layout = layout
         self._store = store
         self._journal = journal
+        self._access = access_mode
         self._every_runs = every_runs
         self._every_seconds = every_seconds
         self._since_sync = 0
         self._last_sync = time.monotonic()
         self._background: threading.Thread | None = None
 
-    def note_started(self, record: ConsistRecord, data: bytes) -> None:
-        """Journal a record (at a run's start, flush or end), so even a process killed
-        mid-run leaves the run queryable; a run's later lines, in the same file, win."""
-        if isinstance(self._store, SnapshotMemoryStore):
-            self._store.record_runs([record])
-            return
-        self._journal.append(data)
+    @property
+    def access_mode(self) -> AccessMode:
+        return self._access
 
-    def note_flushed(self, record: ConsistRecord, data: bytes) -> None:
+    def require_write(self, what: str) -> None:
+        """Raise RunStateError (naming ``what``) unless this tracker may write."""
+        if self._access is not AccessMode.WRITE:
+            raise read_only_error(what)
+
+    # --- write side ---------------------------------------------------------------
+
+    def journal_started(self, record: ConsistRecord, data: bytes) -> None:
+        """Journal a run's running record (``data`` is its JSON), so even a process
+        killed mid-run leaves the run queryable; a run's later lines, in the same file, win."""
+        self._journal_line(record, data)
+
+    def journal_progress(self, record: ConsistRecord, data: bytes) -> None:
         """Journal a running record and copy it into the store now (log_* calls)."""
-        self.note_started(record, data)
-        if not isinstance(self._store, SnapshotMemoryStore):
+        self._journal_line(record, data)
+        if self._store.journaled:
             self.sync(blocking=True)
 
-    def note_recorded(self, record: ConsistRecord, data: bytes) -> None:
-        """Called after a run's final snapshot (``data`` is its JSON); syncs now and then."""
-        self.note_started(record, data)
-        if isinstance(self._store, SnapshotMemoryStore):
+    def journal_ended(self, record: ConsistRecord, data: bytes) -> None:
+        """Journal a run's final record (after its final snapshot); sync now and then."""
+        self._journal_line(record, data)
+        if not self._store.journaled:
             return
         self._since_sync += 1
         if (
@@ -101,6 +121,14 @@ class StoreSync:
             or time.monotonic() - self._last_sync >= self._every_seconds
         ):
             self._sync_in_background()
+
+    def _journal_line(self, record: ConsistRecord, data: bytes) -> None:
+        self.require_write("Recording a run")
+        if self._store.journaled:
+            self._journal.append(data)
+        else:
+            # A store private to this process takes the record at once (no file write).
+            self._store.record_runs([record])
 
     def _sync_in_background(self) -> None:
         # The batch (~100 ms per 500 runs) runs beside the caller's next steps, not in them.
@@ -121,13 +149,11 @@ class StoreSync:
 
     def sync(self, *, blocking: bool = True, timeout: float | None = None) -> int:
         """Copy pending runs into the store; return how many runs were copied."""
-        if isinstance(self._store, SnapshotMemoryStore):
-            self._store.refresh()
-            return 0
+        self.require_write("Syncing the store")
         try:
             # A store session is exclusive within the process too, so syncs never overlap.
             with self._store.session(blocking=blocking, timeout=timeout):
-                copied = self._store.ingest_journal(self._journal, self._decode)
+                copied = self._store.catch_up(self._journal, self._decode)
         except StoreBusy:
             return 0
         self._since_sync = 0
@@ -143,9 +169,7 @@ class StoreSync:
 
     def rebuild(self) -> int:
         """Re-import every readable snapshot under run_dir; return how many were imported."""
-        if isinstance(self._store, SnapshotMemoryStore):
-            self._store.refresh()
-            return self._store.count_runs()
+        self.require_write("Rebuilding the store")
         run_ids = list_snapshot_ids(self._layout)
         imported = 0
         with self._store.session():
@@ -155,11 +179,11 @@ class StoreSync:
                 self._store.record_runs(records)
                 imported += len(records)
             # Pending entries are now redundant; consuming them keeps the journal short.
-            self._store.ingest_journal(self._journal, self._decode)
+            self._store.catch_up(self._journal, self._decode)
         return imported
 
     def sync_at_exit(self) -> None:
-        if not self._journal.has_files():
+        if self._access is not AccessMode.WRITE or not self._journal.has_files():
             return  # nothing pending anywhere: do not open (or create) the database
         try:
             # Bounded: a DuckDB shell left open on the file must not hang interpreter exit.
@@ -168,6 +192,24 @@ class StoreSync:
         except (StoreError, OSError) as exc:
             # The snapshots are safe; the next process that syncs will copy them.
             logger.warning("consist: runs left pending for the store: %s", exc)
+
+    # --- read side ----------------------------------------------------------------
+
+    def query_runs(self, query: RunQuery) -> list[Run]:
+        """Runs matching ``query``, including every ended run (see the module doc)."""
+        store = self._store
+        if self._access is AccessMode.WRITE and self._journal.has_unconsumed():
+            with store.session():
+                store.catch_up(self._journal, self._decode)
+                return store.query_runs(query)
+        with store.read_session():
+            if not store.journaled:
+                return store.query_runs(query)
+            consumed = store.journal_offsets()
+            self._journal.note_consumed(consumed)
+            # Lines appended since has_unconsumed() are shown too, never written.
+            pending = read_pending(self._journal, consumed, self._decode)
+            return query_with_pending(store, query, pending)
 
 
 def _load(layout: RunLayout, run_id: str) -> ConsistRecord | None:

@@ -1,20 +1,37 @@
 """The storage seam: what the rest of Consist may ask of a metadata store.
 
+Everything a caller needs is declared by :class:`MetadataStore`; nothing outside
+``store/`` names a concrete store class. Stores live below ``persist/``, so what they
+need from it (the pending journal, the snapshots, a line decoder) comes in as the
+small protocols below.
+
 Transaction model: every write method is one transaction; ``record_runs`` upserts
 (run, artifacts, links) for a batch of records atomically, keyed by run id and
 artifact id, so replaying the same records (after a crash between commit and journal
-cleanup) changes nothing. Reads never write.
+cleanup) changes nothing. ``session`` groups writes under one lock holder (a store
+shared between processes serialises whole sessions); ``read_session`` groups reads
+and never writes, never creates a file, and sees one consistent state.
+
+How records arrive: a store shared between processes (``journaled``) receives each
+record through the writing process's pending journal and copies it in with
+``catch_up``; a store private to one process takes records at once through
+``record_runs`` and catches up with other processes by re-reading the snapshots.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
+
+
+class StoreBusy(Exception):
+    """Internal: a non-blocking session found the store held by another process."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +76,18 @@ class PendingRecords(Protocol):
     def remove_consumed(self, consumed: dict[str, int]) -> list[str]: ...
 
 
+#: Turns one journal line into a record, or None for a line to skip (logged by the caller).
+RecordDecoder = Callable[[bytes], ConsistRecord | None]
+
+
+class SnapshotSource(Protocol):
+    """The snapshot directory (persist/snapshot.py), read-only."""
+
+    def list_ids(self) -> list[str]: ...
+
+    def load(self, run_id: str) -> ConsistRecord | None: ...
+
+
 # RunQuery field -> Run field, for the plain equality filters every store applies.
 EQUALITY_FILTERS = (
     ("year", "year"),
@@ -76,10 +105,47 @@ EQUALITY_FILTERS = (
 )
 
 
+@runtime_checkable
 class MetadataStore(Protocol):
-    """What a metadata store implements (MemoryStore, DuckDBStore)."""
+    """What a metadata store implements (MemoryStore, SnapshotMemoryStore, DuckDBStore)."""
+
+    @property
+    def location(self) -> str | None:
+        """Where the store lives (a file path), or None for a store in memory."""
+        ...
+
+    @property
+    def journaled(self) -> bool:
+        """True if records reach the store through the pending journal (see module doc)."""
+        ...
+
+    def session(
+        self, *, blocking: bool = True, timeout: float | None = None
+    ) -> AbstractContextManager[None]:
+        """Group writes (and reads) under one lock holder.
+
+        Raises StoreBusy at once if ``blocking`` is False and another process holds the
+        store; StoreError after ``timeout`` seconds otherwise. Sessions nest.
+        """
+        ...
+
+    def read_session(self) -> AbstractContextManager[None]:
+        """Group reads: one consistent state, no write, no file created. Nests in session()."""
+        ...
 
     def record_runs(self, records: Sequence[ConsistRecord]) -> None: ...
+
+    def catch_up(self, pending: PendingRecords, decode: RecordDecoder) -> int:
+        """Copy in what other writers persisted since the last call; return how many runs.
+
+        A journaled store ingests the pending journal (and commits how far it read in
+        the same transaction); a process-private store re-reads the snapshots.
+        """
+        ...
+
+    def journal_offsets(self) -> dict[str, int]:
+        """How far each pending-journal file has been copied in (empty if not journaled)."""
+        ...
 
     def get_run(self, run_id: str) -> Run | None: ...
 
@@ -90,6 +156,15 @@ class MetadataStore(Protocol):
         ...
 
     def count_runs(self) -> int: ...
+
+    def sql_engine(self) -> object | None:
+        """A SQLAlchemy engine over the store that holds no connection between uses, or
+        None for a store without SQL (or, read-only, without a database yet)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the store holds (an engine); the store stays usable."""
+        ...
 
 
 def metadata_kind(value: Any) -> str:

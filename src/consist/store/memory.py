@@ -1,21 +1,53 @@
-"""In-memory store: the reference implementation of the seam (JSON-only mode, tests)."""
+"""In-memory stores: the reference implementation of the seam, and JSON-only mode.
+
+``MemoryStore`` is the contract baseline (every other store must answer like it).
+``SnapshotMemoryStore`` is what a tracker without ``db_path`` uses: the records of
+this process go straight in, and every read first catches up with the snapshot
+directory, which is how runs of other processes become visible. Neither writes a file.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
-from consist.store.base import EQUALITY_FILTERS, RunQuery, metadata_matches, run_sort_key
+from consist.store.base import (
+    EQUALITY_FILTERS,
+    PendingRecords,
+    RecordDecoder,
+    RunQuery,
+    SnapshotSource,
+    metadata_matches,
+    run_sort_key,
+)
 
 
 class MemoryStore:
+    journaled = False
+    location: str | None = None
+
     def __init__(self) -> None:
         self._records: dict[str, ConsistRecord] = {}
+
+    @contextmanager
+    def session(self, *, blocking: bool = True, timeout: float | None = None) -> Iterator[None]:
+        yield  # one process, no lock to take
+
+    @contextmanager
+    def read_session(self) -> Iterator[None]:
+        yield
 
     def record_runs(self, records: Sequence[ConsistRecord]) -> None:
         for record in records:
             self._records[record.run.id] = record
+
+    def catch_up(self, pending: PendingRecords, decode: RecordDecoder) -> int:
+        return 0  # nothing is persisted anywhere for a bare memory store to read
+
+    def journal_offsets(self) -> dict[str, int]:
+        return {}
 
     def get_run(self, run_id: str) -> Run | None:
         record = self._records.get(run_id)
@@ -37,8 +69,44 @@ class MemoryStore:
     def count_runs(self) -> int:
         return len(self._records)
 
+    def sql_engine(self) -> object | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
     def known_ids(self) -> set[str]:
         return set(self._records)
+
+
+class SnapshotMemoryStore(MemoryStore):
+    """JSON-only mode: a MemoryStore that catches up with the snapshot directory on demand."""
+
+    def __init__(self, snapshots: SnapshotSource) -> None:
+        super().__init__()
+        self._snapshots = snapshots
+
+    @contextmanager
+    def read_session(self) -> Iterator[None]:
+        # Reading files only, so a read-only tracker may do it too.
+        self.refresh()
+        yield
+
+    def catch_up(self, pending: PendingRecords, decode: RecordDecoder) -> int:
+        # Records of this process came in through record_runs; the journal is unused.
+        return self.refresh()
+
+    def refresh(self) -> int:
+        """Load snapshots not seen yet; return how many."""
+        known = self.known_ids()
+        records = []
+        for run_id in self._snapshots.list_ids():
+            if run_id not in known:
+                record = self._snapshots.load(run_id)
+                if record is not None:
+                    records.append(record)
+        self.record_runs(records)
+        return len(records)
 
 
 def _matches(run: Run, query: RunQuery) -> bool:

@@ -20,10 +20,8 @@ _RUN_ATTRS = frozenset(RUN_FIELDS) | {"model"}
 
 class QueryMethods(TrackerBase):
     def _query(self, query: RunQuery) -> list[Run]:
-        services = self._services
-        with services.store.session():
-            services.sync.sync(blocking=True)
-            return services.store.query_runs(query)
+        # The access mode decides whether pending runs are synced first (persist/sync.py).
+        return self._services.sync.query_runs(query)
 
     @refuse_unknown_keywords
     def find_runs(

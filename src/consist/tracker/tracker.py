@@ -5,17 +5,15 @@ from __future__ import annotations
 import atexit
 import threading
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from consist.flow import ActiveRun
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
-from consist.options import CodeIdentityMode
+from consist.options import AccessMode, CodeIdentityMode
 from consist.services import Services, build_services
-from consist.settings import STORE_LOCK_TIMEOUT_SECONDS, TrackerConfig
-from consist.store.duckdb.store import DuckDBStore
+from consist.settings import TrackerConfig
 from consist.tracker._artifact_methods import ArtifactMethods
 from consist.tracker._query_methods import QueryMethods
 from consist.tracker._run_methods import RunMethods
@@ -33,6 +31,10 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
     code_identity:
         Default code identity mode: ``"repo_git"`` (default), ``"callable_module"`` or
         ``"callable_source"``.
+    access_mode:
+        ``"write"`` (default) records runs. ``"read"`` (a CLI, a web app, a notebook)
+        only queries: it creates no directory, registers no exit hook, opens the store
+        read-only and never writes; run / trace / begin_run / log_* raise RunStateError.
 
     Examples
     --------
@@ -45,10 +47,11 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
         db_path: str | Path | None = None,
         *,
         code_identity: CodeIdentityMode | str = CodeIdentityMode.REPO_GIT,
+        access_mode: AccessMode | str = AccessMode.WRITE,
         config: TrackerConfig | None = None,
     ) -> None:
         settings = config or TrackerConfig(
-            run_dir=run_dir, db_path=db_path, code_identity=code_identity
+            run_dir=run_dir, db_path=db_path, code_identity=code_identity, access_mode=access_mode
         )
         self._settings = settings
         self._services: Services = build_services(settings)
@@ -57,7 +60,8 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
         self._engine: Any = None
         self._lock = threading.RLock()
         self._closed = False
-        atexit.register(self._sync_at_exit)
+        if self.access_mode is AccessMode.WRITE:
+            atexit.register(self._sync_at_exit)  # a reader has nothing to sync
 
     @classmethod
     def from_config(cls, config: TrackerConfig) -> Tracker:
@@ -74,8 +78,13 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
     @property
     def db_path(self) -> Path | None:
         """The DuckDB file, or None in JSON-only mode."""
-        store = self._services.store
-        return Path(store.db_path) if isinstance(store, DuckDBStore) else None
+        location = self._services.store.location
+        return Path(location) if location is not None else None
+
+    @property
+    def access_mode(self) -> AccessMode:
+        """``AccessMode.WRITE`` or ``AccessMode.READ`` (this tracker never writes)."""
+        return self._services.sync.access_mode
 
     @property
     def last_run(self) -> ConsistRecord | None:
@@ -96,21 +105,14 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
     def engine(self) -> Any:
         """A SQLAlchemy engine over the DuckDB store (None in JSON-only mode).
 
-        Pending runs are synced into the store first. The engine uses no connection
-        pool, so it never holds the file open between uses (see docs/concurrency.md).
+        In write mode pending runs are synced into the store first. In read mode the
+        engine opens the file read-only, and is None while no database file exists.
+        The engine uses no connection pool, so it never holds the file open between
+        uses (see docs/concurrency.md).
         """
-        store = self._services.store
-        if not isinstance(store, DuckDBStore):
-            return None
-        self._services.sync.sync(blocking=True)
-        if self._engine is None:
-            from consist._libs.sqlalchemy import create_duckdb_engine
-            from consist.store.duckdb.connect import call_while_locked
-
-            retry = partial(
-                call_while_locked, db_path=store.db_path, timeout=STORE_LOCK_TIMEOUT_SECONDS
-            )
-            self._engine = create_duckdb_engine(store.db_path, retry)
+        if self.access_mode is AccessMode.WRITE and self._services.store.location is not None:
+            self._services.sync.sync(blocking=True)
+        self._engine = self._services.store.sql_engine()
         return self._engine
 
     # --- hooks ------------------------------------------------------------------
@@ -137,7 +139,13 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
     # --- lifecycle of the tracker -----------------------------------------------
 
     def sync_store(self) -> int:
-        """Copy runs not yet in the SQL store into it now; return how many were copied."""
+        """Copy runs not yet in the SQL store into it now; return how many were copied.
+
+        Raises
+        ------
+        RunStateError
+            On a tracker opened with ``access_mode="read"``.
+        """
         return self._services.sync.sync(blocking=True)
 
     def close(self) -> None:
@@ -147,9 +155,19 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
         self._closed = True
         self._services.completed.steps.flush()
         self._services.sync.sync_at_exit()
-        if self._engine is not None:
-            self._engine.dispose()
+        self._services.store.close()
+        self._engine = None
         atexit.unregister(self._sync_at_exit)
+
+    # --- access mode guard (recording entry points check it before anything runs) ---
+
+    def _require_no_active(self, what: str) -> None:
+        self._services.sync.require_write(what)
+        super()._require_no_active(what)
+
+    def _require_active(self, what: str) -> ActiveRun:
+        self._services.sync.require_write(what)
+        return super()._require_active(what)
 
     def __enter__(self) -> Tracker:
         return self

@@ -92,3 +92,24 @@ def test_files_of_a_dead_process_are_removed_once_consumed(
     removed = journal.remove_consumed({other: 8, alive: 8})
     assert removed == [other]
     assert journal_files(journal) == [alive]
+
+
+def test_has_unconsumed_compares_file_sizes_with_known_offsets(journal: PendingJournal) -> None:
+    assert not journal.has_unconsumed()  # no journal directory at all
+    journal.append(b'{"n":1}')
+    (name,) = journal_files(journal)
+    size = os.path.getsize(os.path.join(journal._dir, name))
+    assert journal.has_unconsumed()
+    journal.note_consumed({name: size - 1})
+    assert journal.has_unconsumed()
+    journal.note_consumed({name: size})
+    assert not journal.has_unconsumed()
+    journal.append(b'{"n":2}')
+    assert journal.has_unconsumed()
+    # remove_consumed learns the offsets it was given (they were just committed).
+    size = os.path.getsize(os.path.join(journal._dir, name))
+    other = os.path.join(journal._dir, f"{journal_module._HOST}-{os.getppid()}-0000.log")
+    with open(other, "wb") as handle:
+        handle.write(b'{"n":3}\n')
+    assert journal.remove_consumed({name: size, os.path.basename(other): 8}) == [name]
+    assert not journal.has_unconsumed()

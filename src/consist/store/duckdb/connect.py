@@ -4,6 +4,14 @@ DuckDB allows one process per database file, and a process holding the file open
 read-write locks out every other process, even readers. So no connection is kept
 between operations: each session opens, does its batch in one transaction, and closes.
 Sessions nest within a process (the inner one reuses the open connection).
+
+Two kinds of session: ``session`` opens read-write (creating the file and upgrading
+its schema if needed); ``read_session`` opens read-only, never creates the file (a
+missing file or one without Consist tables yields ``None``: nothing to read) and
+never migrates. Several read-only openers may share the file across processes.
+Inside one process DuckDB refuses a read-only and a read-write connection at the same
+time ("different configuration"); that clears as soon as the other session closes,
+so it is retried like another process's lock.
 """
 
 from __future__ import annotations
@@ -18,18 +26,21 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from consist.errors import StoreError
-from consist.store.duckdb.schema import ensure_schema
+from consist.store.base import StoreBusy
+from consist.store.duckdb.migrate import ensure_schema, read_version, refuse_newer
+from consist.store.duckdb.schema import SCHEMA_VERSION
 
 T = TypeVar("T")
 
 
-class StoreBusy(Exception):
-    """Internal: a non-blocking session found the file locked by another process."""
-
-
 def _is_lock_error(exc: BaseException) -> bool:
     text = str(exc).lower()
-    return "lock" in text or "conflicting" in text or "resource temporarily unavailable" in text
+    return (
+        "lock" in text
+        or "conflicting" in text
+        or "resource temporarily unavailable" in text
+        or "different configuration" in text
+    )
 
 
 def _is_being_created(exc: BaseException, db_path: str) -> bool:
@@ -56,8 +67,9 @@ os.register_at_fork(after_in_child=_reset_connectors_after_fork)
 class DuckDBConnector:
     """Hands out one connection per (possibly nested) session."""
 
-    def __init__(self, db_path: str, lock_timeout: float) -> None:
+    def __init__(self, db_path: str, lock_timeout: float, *, read_only: bool = False) -> None:
         self.db_path = os.path.abspath(db_path)
+        self.read_only = read_only
         self._lock_timeout = lock_timeout
         self._local = threading.local()
         self._thread_lock = threading.Lock()
@@ -71,11 +83,73 @@ class DuckDBConnector:
 
     @contextmanager
     def session(self, *, blocking: bool = True, timeout: float | None = None) -> Iterator[Any]:
+        """A read-write connection; the schema is brought up to date first."""
+        if self.read_only:
+            raise StoreError(
+                f"The DuckDB store {self.db_path} was opened read-only (access_mode='read').",
+                fix="Open a Tracker with access_mode='write' to write the store.",
+                path=self.db_path,
+            )
         existing = getattr(self._local, "conn", None)
-        if existing is not None:
+        if existing is not None or getattr(self._local, "empty", False):
+            if not getattr(self._local, "writable", False):
+                raise StoreError(
+                    "A write session was requested inside a read-only session.",
+                    fix="This is a bug in Consist; please report it.",
+                    path=self.db_path,
+                )
             yield existing
             return
         wait = self._lock_timeout if timeout is None else timeout
+        with self._turn(blocking, wait):
+            conn = self._open_write(blocking, wait)
+            with self._held(conn, writable=True):
+                yield conn
+
+    @contextmanager
+    def read_session(self) -> Iterator[Any | None]:
+        """A read-only connection, or None when there is no Consist database to read."""
+        existing = getattr(self._local, "conn", None)
+        if existing is not None or getattr(self._local, "empty", False):
+            yield existing
+            return
+        with self._turn(True, self._lock_timeout):
+            conn = self._open_read()
+            found = None if conn is None else read_version(conn)
+            if conn is not None and found == SCHEMA_VERSION:
+                with self._held(conn, writable=False):
+                    yield conn
+                return
+            if conn is not None:
+                conn.close()
+            if found is None:
+                # No file, or one created an instant ago without tables yet: nothing to
+                # read. Nested reads see the same, and must not wait for this turn.
+                self._local.empty = True
+                try:
+                    yield None
+                finally:
+                    self._local.empty = False
+                return
+            if found > SCHEMA_VERSION:
+                raise refuse_newer(found, self.db_path)
+            if self.read_only:
+                raise StoreError(
+                    f"Database {self.db_path} has schema version {found}; this Consist "
+                    f"reads version {SCHEMA_VERSION} and a read-only tracker does not "
+                    "upgrade it.",
+                    fix="Open it once with access_mode='write' (any query upgrades it).",
+                    path=self.db_path,
+                    found_version=found,
+                    supported_version=SCHEMA_VERSION,
+                )
+            # A writer reading an older file upgrades it first.
+            conn = self._open_write(True, self._lock_timeout)
+            with self._held(conn, writable=True):
+                yield conn
+
+    @contextmanager
+    def _turn(self, blocking: bool, wait: float) -> Iterator[None]:
         # Threads of one process take turns too: two connections upserting the same
         # rows would fail with a DuckDB transaction conflict (e.g. background sync vs
         # log_meta), and one session at a time is all the file lock allows across
@@ -89,31 +163,56 @@ class DuckDBConnector:
                 path=self.db_path,
             )
         try:
-            conn = self._open(blocking, wait)
-            self._local.conn = conn
-            try:
-                # Every session: the file may have been deleted or replaced meanwhile,
-                # and the check costs far less than the connect itself.
-                ensure_schema(conn, self.db_path)
-                yield conn
-            finally:
-                self._local.conn = None
-                conn.close()
+            yield
         finally:
             self._thread_lock.release()
 
-    def _open(self, blocking: bool, timeout: float) -> Any:
+    @contextmanager
+    def _held(self, conn: Any, *, writable: bool) -> Iterator[None]:
+        self._local.conn = conn
+        self._local.writable = writable
+        try:
+            yield
+        finally:
+            self._local.conn = None
+            conn.close()
+
+    def _open_write(self, blocking: bool, timeout: float) -> Any:
         import duckdb
 
         directory = os.path.dirname(self.db_path)
         if directory:
             os.makedirs(directory, exist_ok=True)
+        conn = self._connect(lambda: duckdb.connect(self.db_path), blocking, timeout)
+        try:
+            # Every session: the file may have been deleted or replaced meanwhile. At the
+            # current version this is one SELECT, far cheaper than the connect itself.
+            ensure_schema(conn, self.db_path)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _open_read(self) -> Any | None:
+        import duckdb
+
+        if not os.path.exists(self.db_path):
+            return None
+        try:
+            return self._connect(
+                lambda: duckdb.connect(self.db_path, read_only=True), True, self._lock_timeout
+            )
+        except StoreError as exc:
+            if "does not exist" in str(exc.cause):
+                return None  # deleted between the check and the open
+            raise
+
+    def _connect(self, connect: Callable[[], Any], blocking: bool, timeout: float) -> Any:
+        import duckdb
+
         try:
             return call_while_locked(
-                lambda: duckdb.connect(self.db_path),
-                db_path=self.db_path,
-                timeout=timeout,
-                blocking=blocking,
+                connect, db_path=self.db_path, timeout=timeout, blocking=blocking
             )
         except duckdb.Error as exc:
             raise StoreError(

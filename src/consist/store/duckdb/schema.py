@@ -1,4 +1,8 @@
-"""DDL of the DuckDB metadata store, and its version check.
+"""DDL of the DuckDB metadata store at the current schema version.
+
+A new database is created from this DDL; an older one is upgraded by the ordered
+steps in migrate.py, which also owns the version check. Bump SCHEMA_VERSION only
+together with a new step there (and the golden DDL test).
 
 Timestamps are stored as TIMESTAMP in UTC (TIMESTAMPTZ would make DuckDB import pytz
 on read). ``meta`` and ``config`` are JSON so they can be queried with ``->>``.
@@ -8,11 +12,7 @@ lookups we make in milliseconds at 100k runs, and ART indexes slow every upsert.
 
 from __future__ import annotations
 
-from typing import Any
-
-from consist.errors import StoreError
-
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 RUN_COLUMNS: dict[str, str] = {
     "id": "VARCHAR",
@@ -40,7 +40,7 @@ RUN_COLUMNS: dict[str, str] = {
     "ended_at": "TIMESTAMP",
     "duration_seconds": "DOUBLE",
     "meta": "JSON",
-    "cache_decision": "JSON",
+    "cache_decision": "JSON",  # schema version 2
     "config": "JSON",
 }
 
@@ -78,20 +78,3 @@ DDL = (
     # How far each pending-journal file has been copied in (see persist/journal.py).
     "CREATE TABLE IF NOT EXISTS consist_journal (file VARCHAR PRIMARY KEY, consumed BIGINT)",
 )
-
-
-def ensure_schema(conn: Any, db_path: str) -> None:
-    """Create the tables if missing; refuse a database written by a newer Consist."""
-    for statement in DDL:
-        conn.execute(statement)
-    row = conn.execute("SELECT max(version) FROM consist_schema").fetchone()
-    found = row[0] if row else None
-    if found is None:
-        conn.execute("INSERT INTO consist_schema VALUES (?)", [SCHEMA_VERSION])
-    elif found > SCHEMA_VERSION:
-        raise StoreError(
-            f"Database {db_path} has schema version {found}; this Consist supports up to "
-            f"{SCHEMA_VERSION}.",
-            fix="Upgrade consist, or point db_path at another file.",
-            path=db_path,
-        )

@@ -81,9 +81,12 @@ def _bulk_upsert(
     path = os.path.join(scratch_dir, f"upsert-{table}-{os.getpid()}-{uuid.uuid4().hex}.ndjson")
     write_bytes_atomic(path, ("\n".join(lines) + "\n").encode("utf-8", "surrogatepass"))
     spec = ", ".join(f"'{name}': '{kind}'" for name, kind in columns.items())
+    # Columns by name: a migrated table has its added columns last, a new one in
+    # the order of schema.py.
+    names = ", ".join(f'"{name}"' for name in columns)
     try:
         conn.execute(
-            f"INSERT OR REPLACE INTO {table} SELECT * FROM read_json(?, "
+            f"INSERT OR REPLACE INTO {table} ({names}) SELECT {names} FROM read_json(?, "
             f"format='newline_delimited', columns={{{spec}}}, "
             f"maximum_object_size={_object_size_limit(lines)})",
             [path],

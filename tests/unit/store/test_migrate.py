@@ -1,0 +1,222 @@
+"""Schema migrations of the DuckDB store: an older file opens and upgrades, a newer
+one is refused, and upgrading is idempotent and safe with two openers at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from consist.errors import StoreError
+from consist.fs.layout import RunLayout
+from consist.store.base import RunQuery
+from consist.store.duckdb import migrate, schema
+from consist.store.duckdb.store import DuckDBStore
+
+# Schema version 1, exactly as Consist 0.x created it (pinned: never edit).
+V1_DDL = (
+    "CREATE TABLE IF NOT EXISTS consist_schema (version INTEGER)",
+    'CREATE TABLE IF NOT EXISTS runs ("id" VARCHAR, "name" VARCHAR, "model_name" VARCHAR, '
+    '"description" VARCHAR, "status" VARCHAR, "parent_run_id" VARCHAR, "year" INTEGER, '
+    '"iteration" INTEGER, "stage" VARCHAR, "phase" VARCHAR, "tags" VARCHAR[], '
+    '"signature" VARCHAR, "config_hash" VARCHAR, "input_hash" VARCHAR, "git_hash" VARCHAR, '
+    '"code_identity_mode" VARCHAR, "cache_hit" BOOLEAN, "reused_run_id" VARCHAR, '
+    '"error" VARCHAR, "artifact_dir" VARCHAR, "created_at" TIMESTAMP, '
+    '"started_at" TIMESTAMP, "ended_at" TIMESTAMP, "duration_seconds" DOUBLE, '
+    '"meta" JSON, "config" JSON, PRIMARY KEY (id))',
+    'CREATE TABLE IF NOT EXISTS artifacts ("id" VARCHAR, "key" VARCHAR, "uri" VARCHAR, '
+    '"driver" VARCHAR, "hash" VARCHAR, "size" BIGINT, "run_id" VARCHAR, '
+    '"producer_signature" VARCHAR, "created_at" TIMESTAMP, "meta" JSON, PRIMARY KEY (id))',
+    'CREATE TABLE IF NOT EXISTS run_artifacts ("run_id" VARCHAR, "artifact_id" VARCHAR, '
+    '"direction" VARCHAR, "key" VARCHAR, PRIMARY KEY (run_id, artifact_id, direction))',
+    "CREATE TABLE IF NOT EXISTS consist_journal (file VARCHAR PRIMARY KEY, consumed BIGINT)",
+)
+V1_RUN = (
+    "INSERT INTO runs (id, name, model_name, status, tags, signature, created_at, meta, config) "
+    "VALUES ('old-1', 'step', 'model_a', 'completed', ['kept'], 'sig-old', "
+    "TIMESTAMP '2023-05-01 10:00:00', '{\"seed\": 7}', '{\"n\": 1}')"
+)
+
+
+def make_v1_db(path: Path, *, version_row: bool = True) -> None:
+    conn = duckdb.connect(str(path))
+    try:
+        for statement in V1_DDL:
+            conn.execute(statement)
+        conn.execute(V1_RUN)
+        if version_row:
+            conn.execute("INSERT INTO consist_schema VALUES (1)")
+    finally:
+        conn.close()
+
+
+def columns(path: Path) -> dict[str, dict[str, str]]:
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        rows = conn.execute(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns"
+        ).fetchall()
+    finally:
+        conn.close()
+    found: dict[str, dict[str, str]] = {}
+    for table, column, kind in rows:
+        found.setdefault(table, {})[column] = kind
+    return found
+
+
+def versions(path: Path) -> list[int]:
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        return [
+            row[0]
+            for row in conn.execute("SELECT version FROM consist_schema ORDER BY 1").fetchall()
+        ]
+    finally:
+        conn.close()
+
+
+def store(path: Path, *, read_only: bool = False) -> DuckDBStore:
+    layout = RunLayout(path.parent / "runs")
+    if not read_only:
+        layout.ensure()
+    return DuckDBStore(str(path), layout=layout, lock_timeout=30, read_only=read_only)
+
+
+def test_the_pinned_v1_ddl_plus_the_steps_is_the_current_schema(tmp_path: Path) -> None:
+    old, new = tmp_path / "old.duckdb", tmp_path / "new.duckdb"
+    make_v1_db(old)
+    store(old).record_runs([])
+    store(new).record_runs([])
+    # Same tables, same column names and types (the order of added columns may differ).
+    assert columns(old) == columns(new)
+    assert columns(new)["runs"] == schema.RUN_COLUMNS
+    assert versions(new) == [schema.SCHEMA_VERSION]
+
+
+@pytest.mark.parametrize("opener", ["write", "read-from-writer"])
+def test_an_older_database_opens_and_upgrades(tmp_path: Path, opener: str) -> None:
+    path = tmp_path / "old.duckdb"
+    make_v1_db(path)
+    assert "cache_decision" not in columns(path)["runs"]
+    db = store(path)
+    if opener == "write":
+        db.record_runs([])
+    # A writer's read finds the old version and upgrades before reading.
+    run = db.get_run("old-1")
+    assert run is not None and run.tags == ["kept"] and run.meta == {"seed": 7}
+    assert [r.id for r in db.query_runs(RunQuery())] == ["old-1"]
+    assert "cache_decision" in columns(path)["runs"]
+    assert versions(path) == [1, 2]
+
+
+def test_upgrading_is_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    make_v1_db(path)
+    for _ in range(3):
+        store(path).record_runs([])
+    conn = duckdb.connect(str(path))
+    try:
+        migrate.ensure_schema(conn, str(path))
+        migrate.ensure_schema(conn, str(path))
+    finally:
+        conn.close()
+    assert versions(path) == [1, 2]
+    assert store(path).count_runs() == 1
+
+
+def test_a_v1_database_without_its_version_row_is_taken_as_v1(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    make_v1_db(path, version_row=False)  # a v1 creator stopped before its last INSERT
+    store(path).record_runs([])
+    assert versions(path) == [2]  # the steps applied are recorded; 1 never was
+    assert "cache_decision" in columns(path)["runs"]
+    assert store(path).get_run("old-1") is not None
+
+
+def test_a_newer_database_is_refused_naming_both_versions(tmp_path: Path) -> None:
+    path = tmp_path / "new.duckdb"
+    store(path).record_runs([])
+    conn = duckdb.connect(str(path))
+    conn.execute("INSERT INTO consist_schema VALUES (99)")
+    conn.close()
+    for db in (store(path), store(path, read_only=True)):
+        with pytest.raises(StoreError, match="schema version 99.*up to 2") as info:
+            db.count_runs()
+        assert info.value.context["found_version"] == 99
+        assert info.value.context["supported_version"] == schema.SCHEMA_VERSION
+    with pytest.raises(StoreError, match="schema version 99"):
+        store(path).record_runs([])
+    assert versions(path) == [2, 99]
+
+
+def test_a_reader_does_not_upgrade_an_older_database(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    make_v1_db(path)
+    with pytest.raises(StoreError, match="schema version 1.*access_mode='write'"):
+        store(path, read_only=True).query_runs(RunQuery())
+    assert versions(path) == [1]
+
+
+def test_two_connections_of_one_process_upgrade_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    make_v1_db(path)
+    # Two connectors (two trackers of one process) share DuckDB's database instance,
+    # so their upgrade transactions really overlap; one must retry and find it done.
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def open_and_write() -> None:
+        try:
+            barrier.wait()
+            store(path).record_runs([])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_and_write) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert versions(path) == [1, 2]
+
+
+OPENER = textwrap.dedent(
+    """
+    import sys
+    from consist.fs.layout import RunLayout
+    from consist.store.duckdb.store import DuckDBStore
+
+    layout = RunLayout(sys.argv[2])
+    layout.ensure()
+    store = DuckDBStore(sys.argv[1], layout=layout, lock_timeout=60)
+    print(store.get_run("old-1").id)
+    """
+)
+
+
+def test_two_processes_open_an_old_database_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    make_v1_db(path)
+    script = tmp_path / "opener.py"
+    script.write_text(OPENER)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(path), str(tmp_path / f"runs{i}")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(3)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        assert out.strip() == "old-1"
+    assert versions(path) == [1, 2]
+    assert "cache_decision" in columns(path)["runs"]
