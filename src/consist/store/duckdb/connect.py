@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from consist.errors import StoreError
 from consist.store.base import StoreBusy
+from consist.store.duckdb.gate import gate
 from consist.store.duckdb.migrate import ensure_schema, read_version, refuse_newer
 from consist.store.duckdb.schema import SCHEMA_VERSION
 
@@ -101,7 +102,7 @@ class DuckDBConnector:
             yield existing
             return
         wait = self._lock_timeout if timeout is None else timeout
-        with self._turn(blocking, wait):
+        with self._turn(blocking, wait), self._gate(exclusive=True, blocking=blocking, wait=wait):
             conn = self._open_write(blocking, wait)
             with self._held(conn, writable=True):
                 yield conn
@@ -114,14 +115,15 @@ class DuckDBConnector:
             yield existing
             return
         with self._turn(True, self._lock_timeout):
-            conn = self._open_read()
-            found = None if conn is None else read_version(conn)
-            if conn is not None and found == SCHEMA_VERSION:
-                with self._held(conn, writable=False):
-                    yield conn
-                return
-            if conn is not None:
-                conn.close()
+            with self._gate(exclusive=False, blocking=True, wait=self._lock_timeout):
+                conn = self._open_read()
+                found = None if conn is None else read_version(conn)
+                if conn is not None and found == SCHEMA_VERSION:
+                    with self._held(conn, writable=False):
+                        yield conn
+                    return
+                if conn is not None:
+                    conn.close()
             if found is None:
                 # No file, or one created an instant ago without tables yet: nothing to
                 # read. Nested reads see the same, and must not wait for this turn.
@@ -144,9 +146,10 @@ class DuckDBConnector:
                     supported_version=SCHEMA_VERSION,
                 )
             # A writer reading an older file upgrades it first.
-            conn = self._open_write(True, self._lock_timeout)
-            with self._held(conn, writable=True):
-                yield conn
+            with self._gate(exclusive=True, blocking=True, wait=self._lock_timeout):
+                conn = self._open_write(True, self._lock_timeout)
+                with self._held(conn, writable=True):
+                    yield conn
 
     @contextmanager
     def _turn(self, blocking: bool, wait: float) -> Iterator[None]:
@@ -166,6 +169,13 @@ class DuckDBConnector:
             yield
         finally:
             self._thread_lock.release()
+
+    def _gate(self, *, exclusive: bool, blocking: bool, wait: float) -> Any:
+        if exclusive:
+            directory = os.path.dirname(self.db_path)
+            if directory:
+                os.makedirs(directory, exist_ok=True)
+        return gate(self.db_path, exclusive=exclusive, blocking=blocking, timeout=wait)
 
     @contextmanager
     def _held(self, conn: Any, *, writable: bool) -> Iterator[None]:
