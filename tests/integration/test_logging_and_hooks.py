@@ -78,38 +78,41 @@ def test_log_input_links_to_the_producing_run(tracker: Tracker) -> None:
     assert artifact.producer_signature == upstream.run.signature
 
 
-def test_log_artifact_rewrites_the_snapshot_immediately(tracker: Tracker, files) -> None:
+def test_log_artifact_is_recorded_immediately(tracker: Tracker, files) -> None:
     with tracker.start_run("immediate", "m"):
         tracker.log_output(files["a"], key="early")
-        during = read_snapshot(tracker, "immediate")
+        during = tracker.get_run_record("immediate")
+        # With a store, the running record is a journal line (no snapshot file yet).
+        snapshot_during = (tracker.run_dir / "consist_runs" / "immediate.json").exists()
 
-    assert during["run"]["status"] == "running"
-    assert [o["key"] for o in during["outputs"]] == ["early"]
+    assert during.run.status == "running"
+    assert [o.key for o in during.outputs] == ["early"]
+    assert snapshot_during is False
 
 
-def test_log_artifacts_is_one_batched_snapshot_write(
+def test_log_artifacts_is_one_batched_record_write(
     tracker: Tracker, files, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writes = []
-    original = recorder.write_snapshot
+    original = recorder.encode_record  # once per record written (journal line or snapshot)
 
-    def counting(layout, record, **kwargs):
+    def counting(record):
         writes.append(record.run.id)
-        return original(layout, record, **kwargs)
+        return original(record)
 
     with tracker.start_run("batch", "m"):
-        monkeypatch.setattr(recorder, "write_snapshot", counting)
+        monkeypatch.setattr(recorder, "encode_record", counting)
         logged = tracker.log_artifacts(
             {"a": files["a"], "b": files["b"], "c": files["c"]},
             metadata_by_key={"b": {"special": True}},
             batch="nightly",
         )
         writes_during_call = list(writes)
-        during = read_snapshot(tracker, "batch")
+        during = tracker.get_run_record("batch")
 
     assert writes_during_call == ["batch"]
     assert set(logged) == {"a", "b", "c"}
-    assert {o["key"] for o in during["outputs"]} == {"a", "b", "c"}
+    assert {o.key for o in during.outputs} == {"a", "b", "c"}
     outputs = tracker.get_run_record("batch").outputs_by_key()
     assert all(outputs[k].meta["batch"] == "nightly" for k in "abc")
     assert outputs["b"].meta["special"] is True
@@ -142,10 +145,10 @@ def test_log_artifacts_rejects_metadata_for_unknown_keys(tracker: Tracker, files
 def test_log_meta_is_stored_on_the_run(tracker: Tracker) -> None:
     with tracker.start_run("meta", "m"):
         tracker.log_meta(accuracy=0.93, notes="ok")
-        during = read_snapshot(tracker, "meta")
+        during = tracker.get_run_record("meta")
         tracker.log_meta(accuracy=0.95)
 
-    assert during["run"]["meta"]["accuracy"] == 0.93
+    assert during.run.meta["accuracy"] == 0.93
     meta = tracker.get_run_record("meta").run.meta
     assert meta["accuracy"] == 0.95
     assert meta["notes"] == "ok"

@@ -308,16 +308,21 @@ def test_consist_json_is_the_last_ended_run(tmp_path: Path) -> None:
     def snapshot_of(run_id: str) -> bytes:
         return (run_dir / "consist_runs" / f"{run_id}.json").read_bytes()
 
+    # With a store, consist.json is brought up to date at each sync (and close, exit).
     try:
         first = tracker.run(fn=write_value, config={"x": 1}, outputs=["value"])
+        tracker.sync_store()
         assert latest.read_bytes() == snapshot_of(first.run.id)
         second = tracker.run(fn=write_value, config={"x": 2}, outputs=["value"])
+        tracker.sync_store()
         assert latest.read_bytes() == snapshot_of(second.run.id)
         hit = tracker.run(fn=write_value, config={"x": 1}, outputs=["value"])
         assert hit.cache_hit
+        tracker.sync_store()
         assert latest.read_bytes() == snapshot_of(hit.run.id)
         with pytest.raises(RuntimeError, match="boom"):
             tracker.run(fn=failing_step, config={"x": 3}, run_id="failing-run")
+        tracker.close()
         assert latest.read_bytes() == snapshot_of("failing-run")
         payload = json.loads(latest.read_text())
         assert payload["run"]["id"] == "failing-run"

@@ -32,6 +32,11 @@ def test_cache_hit_skips_fn_and_is_recorded_as_its_own_run(tracker: Tracker) -> 
     assert hit.outputs["o"].path == first.outputs["o"].path
     assert hit.outputs["o"].id == first.outputs["o"].id
     assert hit.outputs["o"].path.is_file()
+    # A hit is one journal append: readable at once, its snapshot file comes at the sync.
+    stored_before_sync = tracker.get_run_record(hit.run.id)
+    assert stored_before_sync is not None and stored_before_sync.run.cache_hit
+    assert not snapshot_path(tracker, hit.run.id).exists()
+    tracker.sync_store()
     assert snapshot_path(tracker, hit.run.id).is_file()
     stored = tracker.get_run_record(hit.run.id).run
     assert stored.cache_hit is True

@@ -1,14 +1,17 @@
 """Writing what happened to a run, in a fixed order: JSON first, then indexes, then the store.
 
-* start (a miss): running snapshot, then a journal line, so a run killed mid-way stays
-  visible as ``running``;
-* progress (log_* calls): the same, and the store is synced at once (the reference
-  promises those calls reach the database);
-* end: final snapshot (+ consist.json), then, for a completed miss, the cache indexes
-  (completed signature, produced files), then the journal line.
+With a shared store (DuckDB), the pending journal is a source of truth beside the
+snapshots (persist/materialize.py), and each step writes as little as it can:
 
-The snapshot is always written before anything that points at it, so every index entry
-and store row can be rebuilt from snapshots. Nothing is written for ``readonly`` runs.
+* start (a miss) and progress (log_* calls): one journal line, so a run killed mid-way
+  stays visible as ``running``; queries sync the journal into the store first;
+* end of a cache hit: one journal line; its snapshot and consist.json come later;
+* end of anything else: the final snapshot, then for a completed miss the cache indexes
+  (completed signature -> that snapshot, produced files), then the journal line.
+
+Without a store (``db_path=None``) every record is also written as a snapshot at once,
+and consist.json follows each ended run. An index entry is always written after the
+snapshot it points at. Nothing is written for ``readonly`` runs.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from consist.persist.sync import StoreSync
 class RunRecorder:
     """Writes a run's records; built once per tracker from its collaborators."""
 
-    __slots__ = ("_layout", "_sync", "_completed", "_produced")
+    __slots__ = ("_layout", "_sync", "_completed", "_produced", "_journaled")
 
     def __init__(
         self,
@@ -37,22 +40,35 @@ class RunRecorder:
         self._sync = sync
         self._completed = completed
         self._produced = produced
+        # With a shared store the journal is a source of truth (persist/materialize.py);
+        # without one (db_path=None) every record is a snapshot at once.
+        self._journaled = sync.journaled
 
     def record_started(self, record: ConsistRecord) -> None:
         data = encode_record(record)
-        write_snapshot(self._layout, record, update_latest=False, data=data)
+        if not self._journaled:
+            write_snapshot(self._layout, record, update_latest=False, data=data)
         self._sync.journal_started(record, data)
 
     def record_progress(self, record: ConsistRecord) -> None:
         data = encode_record(record)
-        write_snapshot(self._layout, record, update_latest=False, data=data)
+        if not self._journaled:
+            write_snapshot(self._layout, record, update_latest=False, data=data)
         self._sync.journal_progress(record, data)
 
     def record_ended(self, record: ConsistRecord, *, reusable: bool) -> None:
-        """Final record; ``reusable`` (a completed miss) also enters the cache indexes."""
+        """Final record; ``reusable`` (a completed miss) also enters the cache indexes.
+
+        A cache hit with a shared store is ONE journal append: its snapshot and the
+        consist.json pointer are materialised when the journal is consumed.
+        """
         data = encode_record(record)
-        path = write_snapshot(self._layout, record, update_latest=True, data=data)
         run = record.run
+        if self._journaled and run.cache_hit:
+            self._sync.journal_ended(record, data)
+            return
+        # The cache index links to this snapshot, so it is written now.
+        path = write_snapshot(self._layout, record, update_latest=not self._journaled, data=data)
         if reusable and run.status == RunStatus.COMPLETED.value:
             self._completed.record(record, path)
             for artifact in record.outputs:

@@ -8,7 +8,8 @@ session:
 
 * opportunistically, every ``sync_every_runs`` runs or ``sync_every_seconds`` seconds,
   without waiting: if another process holds the store, we simply try later;
-* at once after ``log_*`` calls (``journal_progress``), which the reference promises;
+* before every query through Consist (so ``log_*`` calls, which only append to the
+  journal, are seen by every query);
 * at interpreter exit, so a finished sweep leaves a complete store.
 
 Reads (``query_runs``) follow the access mode:
@@ -35,6 +36,7 @@ from consist.fs.layout import RunLayout
 from consist.model.run import ConsistRecord, Run
 from consist.options import AccessMode
 from consist.persist.journal import PendingJournal
+from consist.persist.materialize import materialize, point_latest, read_record
 from consist.persist.snapshot import decode_record, list_snapshot_ids, read_snapshot
 from consist.settings import EXIT_SYNC_TIMEOUT_SECONDS
 from consist.store.base import MetadataStore, RunQuery, StoreBusy
@@ -87,6 +89,17 @@ class StoreSync:
         self._since_sync = 0
         self._last_sync = time.monotonic()
         self._background: threading.Thread | None = None
+        # The last run this process ended, for consist.json (pointed at after each sync).
+        self._last_ended: ConsistRecord | None = None
+
+    @property
+    def journaled(self) -> bool:
+        """Whether records reach the store through the journal (a shared store)."""
+        return self._store.journaled
+
+    def find_record(self, run_id: str) -> ConsistRecord | None:
+        """A run's snapshot, or its latest pending journal line (persist/materialize.py)."""
+        return read_record(self._layout, self._journal, run_id)
 
     @property
     def access_mode(self) -> AccessMode:
@@ -105,16 +118,16 @@ class StoreSync:
         self._journal_line(record, data)
 
     def journal_progress(self, record: ConsistRecord, data: bytes) -> None:
-        """Journal a running record and copy it into the store now (log_* calls)."""
+        """Journal a running record (log_* calls). No store session: every query
+        through Consist syncs pending lines first, so it sees them."""
         self._journal_line(record, data)
-        if self._store.journaled:
-            self.sync(blocking=True)
 
     def journal_ended(self, record: ConsistRecord, data: bytes) -> None:
-        """Journal a run's final record (after its final snapshot); sync now and then."""
+        """Journal a run's final record; sync now and then."""
         self._journal_line(record, data)
         if not self._store.journaled:
             return
+        self._last_ended = record
         self._since_sync += 1
         if (
             self._since_sync >= self._every_runs
@@ -153,12 +166,32 @@ class StoreSync:
         try:
             # A store session is exclusive within the process too, so syncs never overlap.
             with self._store.session(blocking=blocking, timeout=timeout):
-                copied = self._store.catch_up(self._journal, self._decode)
+                copied = self._catch_up()
         except StoreBusy:
             return 0
         self._since_sync = 0
         self._last_sync = time.monotonic()
         return copied
+
+    def _catch_up(self) -> int:
+        """Copy pending lines into the store (materialising their snapshots), then point
+        consist.json at the last run this process ended."""
+        copied = self._store.catch_up(self._journal, self._materialized)
+        self._point_latest()
+        return copied
+
+    def _point_latest(self) -> None:
+        last = self._last_ended
+        if last is not None and point_latest(self._layout, last) and self._last_ended is last:
+            self._last_ended = None
+
+    def _materialized(self, line: bytes) -> ConsistRecord | None:
+        """Decode a line being consumed into the store, and materialise its snapshot first
+        (a consumed journal file may be deleted afterwards)."""
+        record = self._decode(line)
+        if record is not None:
+            materialize(self._layout, record, line)
+        return record
 
     def _decode(self, line: bytes) -> ConsistRecord | None:
         try:
@@ -179,11 +212,14 @@ class StoreSync:
                 self._store.record_runs(records)
                 imported += len(records)
             # Pending entries are now redundant; consuming them keeps the journal short.
-            self._store.catch_up(self._journal, self._decode)
+            self._catch_up()
         return imported
 
     def sync_at_exit(self) -> None:
-        if self._access is not AccessMode.WRITE or not self._journal.has_files():
+        if self._access is not AccessMode.WRITE:
+            return
+        if not self._journal.has_files():
+            self._point_latest()
             return  # nothing pending anywhere: do not open (or create) the database
         try:
             # Bounded: a DuckDB shell left open on the file must not hang interpreter exit.
@@ -200,7 +236,7 @@ class StoreSync:
         store = self._store
         if self._access is AccessMode.WRITE and self._journal.has_unconsumed():
             with store.session():
-                store.catch_up(self._journal, self._decode)
+                self._catch_up()
                 return store.query_runs(query)
         with store.read_session():
             if not store.journaled:

@@ -9,7 +9,6 @@ from consist.errors import ConfigError, QueryError
 from consist.model.artifact import Artifact
 from consist.model.decision import CacheDecision
 from consist.model.run import RUN_FIELDS, ConsistRecord, Run, RunStatus
-from consist.persist.snapshot import read_snapshot
 from consist.query.runs import build_run_query
 from consist.store.base import RunQuery
 from consist.tracker._base import TrackerBase, refuse_unknown_keywords
@@ -119,7 +118,7 @@ class QueryMethods(TrackerBase):
 
     def get_run(self, run_id: str) -> Run | None:
         """The run with this id, or None (read from its JSON snapshot; no database needed)."""
-        record = read_snapshot(self._services.layout, run_id)
+        record = self._services.sync.find_record(run_id)
         return record.run if record is not None else None
 
     def get_run_record(self, run_id: str, *, allow_missing: bool = False) -> ConsistRecord | None:
@@ -130,7 +129,7 @@ class QueryMethods(TrackerBase):
         ValueError
             If the snapshot does not exist and ``allow_missing`` is False.
         """
-        record = read_snapshot(self._services.layout, run_id)
+        record = self._services.sync.find_record(run_id)
         if record is None and not allow_missing:
             raise QueryError(
                 f"No snapshot for run {run_id!r} under {self._services.layout.snapshots_dir}.",
@@ -168,7 +167,7 @@ class QueryMethods(TrackerBase):
         >>> print(tracker.explain(result.run.id))  # doctest: +SKIP
         miss: config changed (changed: scenario.growth) (compared with run 'step-1a2b')
         """
-        record = read_snapshot(self._services.layout, run_id)
+        record = self._services.sync.find_record(run_id)
         if record is None:
             raise QueryError(
                 f"explain(run_id={run_id!r}): no run with this id is recorded under "
@@ -187,10 +186,10 @@ class QueryMethods(TrackerBase):
 
     def get_run_outputs(self, run_id: str) -> dict[str, Artifact]:
         """Output artifacts of a run by key (empty for an unknown run)."""
-        record = read_snapshot(self._services.layout, run_id)
+        record = self._services.sync.find_record(run_id)
         return record.outputs_by_key() if record else {}
 
     def get_run_inputs(self, run_id: str) -> dict[str, Artifact]:
         """Input artifacts of a run by key (empty for an unknown run)."""
-        record = read_snapshot(self._services.layout, run_id)
+        record = self._services.sync.find_record(run_id)
         return record.inputs_by_key() if record else {}

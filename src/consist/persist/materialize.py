@@ -1,0 +1,88 @@
+"""Journal lines as a source of truth beside the snapshots, and turning them into snapshots.
+
+With a shared store (DuckDB), a run's record reaches disk first as a line of its
+process's journal (persist/journal.py), and only some records also get a snapshot file
+at once (see persist/recorder.py):
+
+* a cache hit is recorded by ONE journal append; its snapshot is written later;
+* a miss's running record (at start, after log_* calls) is a journal line; its final
+  record is written as a snapshot at once, because the cache index links to it.
+
+The journal is JSON and durable (a complete line is there or it is not), so nothing is
+lost meanwhile; readers look in it when a snapshot is missing (:func:`read_record`).
+Snapshots are *materialised* from journal lines by whoever consumes the lines into the
+store (every sync, close and exit, and the next process that finds the journal of a
+dead one), always before a consumed journal file may be deleted:
+
+* a final line of a hit always becomes its snapshot (it is the only final record);
+* any other line becomes a snapshot only when none exists yet, and never replaces one:
+  written with a hard link that fails on an existing file, so a slow materialiser can
+  never overwrite the final snapshot a run wrote at its end with an older running line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from consist.fs.atomic import link_atomic, unlink_quietly, write_bytes_atomic
+from consist.fs.layout import RunLayout
+from consist.model.run import ConsistRecord, RunStatus
+from consist.persist.journal import PendingJournal
+from consist.persist.snapshot import decode_record, read_snapshot
+
+
+def materialize(layout: RunLayout, record: ConsistRecord, line: bytes) -> None:
+    """Make sure the snapshot of ``record`` (whose journal line is ``line``) exists."""
+    path = layout.snapshot_path(record.run.id)
+    if record.run.cache_hit and record.run.status != RunStatus.RUNNING.value:
+        write_bytes_atomic(path, line)
+        return
+    if os.path.exists(path):
+        return
+    temp = f"{path}.{os.getpid()}.materialize.tmp"
+    write_bytes_atomic(temp, line)
+    try:
+        os.link(temp, path)  # fails when a snapshot appeared meanwhile: that one wins
+    except FileExistsError:
+        pass
+    finally:
+        unlink_quietly(temp)
+
+
+def point_latest(layout: RunLayout, record: ConsistRecord) -> bool:
+    """Point consist.json at ``record``'s snapshot (the most recently ended run); False
+    when that snapshot is not materialised yet."""
+    path = layout.snapshot_path(record.run.id)
+    try:
+        link_atomic(path, layout.latest_snapshot)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def read_record(layout: RunLayout, journal: PendingJournal, run_id: str) -> ConsistRecord | None:
+    """The run's snapshot, or else its latest journal line; None when neither exists."""
+    record = read_snapshot(layout, run_id)
+    if record is not None:
+        return record
+    return find_in_journals(layout, journal, run_id)
+
+
+def find_in_journals(
+    layout: RunLayout, journal: PendingJournal, run_id: str
+) -> ConsistRecord | None:
+    """The last journal line of ``run_id`` in any pending journal (a run's lines share one
+    file, in order), or None."""
+    # Encoded as the snapshots encode it (encode_record): compact separators.
+    needle = b'"id":' + json.dumps(run_id).encode() + b","
+    found: bytes | None = None
+    for chunk in journal.scan({}):
+        for line in chunk.lines:
+            if needle in line:
+                try:
+                    if decode_record(line, layout).run.id == run_id:
+                        found = line
+                except (ValueError, KeyError, TypeError):
+                    continue
+    return decode_record(found, layout) if found is not None else None
