@@ -78,9 +78,14 @@ class PendingJournal:
             except FileNotFoundError:
                 continue
             complete = data.rfind(b"\n") + 1  # a line being appended right now waits
-            if complete:
+            end = start + complete
+            if complete < len(data) and _owner_gone(name):
+                # Its writer died mid-append: that call never returned, and the tail will
+                # never be completed. Count it consumed, or the file would stay forever.
+                end = start + len(data)
+            if end > start:
                 lines = [line for line in data[:complete].split(b"\n") if line]
-                chunks.append(JournalChunk(name, start + complete, lines))
+                chunks.append(JournalChunk(name, end, lines))
         return chunks
 
     def note_consumed(self, consumed: dict[str, int]) -> None:

@@ -113,3 +113,29 @@ def test_has_unconsumed_compares_file_sizes_with_known_offsets(journal: PendingJ
         handle.write(b'{"n":3}\n')
     assert journal.remove_consumed({name: size, os.path.basename(other): 8}) == [name]
     assert not journal.has_unconsumed()
+
+
+def test_a_dead_writers_torn_last_line_is_skipped_and_the_file_consumed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    layout = RunLayout(tmp_path / "runs")
+    journal = PendingJournal(layout)
+    os.makedirs(layout.pending_dir)
+    dead = os.path.join(layout.pending_dir, "host-1-dead.log")
+    with open(dead, "wb") as handle:
+        handle.write(b'{"a":1}\n{"torn')
+    monkeypatch.setattr(journal_module, "_owner_gone", lambda name: name == "host-1-dead.log")
+    (chunk,) = journal.scan({})
+    assert chunk.lines == [b'{"a":1}'] and chunk.end_offset == os.path.getsize(dead)
+    assert journal.remove_consumed({chunk.name: chunk.end_offset}) == [chunk.name]
+
+
+def test_a_live_writers_incomplete_line_waits(tmp_path: Path) -> None:
+    layout = RunLayout(tmp_path / "runs")
+    journal = PendingJournal(layout)
+    os.makedirs(layout.pending_dir)
+    live = os.path.join(layout.pending_dir, f"{journal_module._HOST}-{os.getpid()}-live.log")
+    with open(live, "wb") as handle:
+        handle.write(b'{"a":1}\n{"being written')
+    (chunk,) = journal.scan({})
+    assert chunk.end_offset == len(b'{"a":1}\n')
