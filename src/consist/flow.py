@@ -146,6 +146,7 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
         created_at=now,
         started_at=now,
         meta=meta,
+        owner=services.liveness.owner(),
     )
     capture = OutputCapture(
         run_id=run.id,

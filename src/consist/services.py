@@ -17,6 +17,7 @@ from consist.identity.files import FileDigester
 from consist.options import AccessMode
 from consist.persist.hooks import HookRegistry
 from consist.persist.journal import PendingJournal
+from consist.persist.liveness import Liveness
 from consist.persist.recorder import RunRecorder
 from consist.persist.sync import SnapshotDirectory, StoreSync
 from consist.settings import DIGEST_MEMO_MIN_BYTES, STORE_LOCK_TIMEOUT_SECONDS, TrackerConfig
@@ -36,6 +37,7 @@ class Services:
     sync: StoreSync
     recorder: RunRecorder
     locks: SignatureLocks | None
+    liveness: Liveness
     hooks: HookRegistry
 
 
@@ -59,10 +61,12 @@ def build_services(settings: TrackerConfig, *, store: MetadataStore | None = Non
         layout.ensure()  # a reader creates nothing, not even run_dir/.consist
     if store is None:
         store = open_store(settings, layout)
+    liveness = Liveness(layout)
     sync = StoreSync(
         layout,
         store,
         PendingJournal(layout),
+        liveness=liveness,
         access_mode=access_mode,
         every_runs=settings.sync_every_runs,
         every_seconds=settings.sync_every_seconds,
@@ -78,5 +82,6 @@ def build_services(settings: TrackerConfig, *, store: MetadataStore | None = Non
         sync=sync,
         recorder=RunRecorder(layout, sync, completed, produced),
         locks=SignatureLocks(layout) if settings.signature_locks else None,
+        liveness=liveness,
         hooks=HookRegistry(),
     )

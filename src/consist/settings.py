@@ -29,6 +29,10 @@ EXIT_SYNC_TIMEOUT_SECONDS = float(os.environ.get("CONSIST_EXIT_SYNC_TIMEOUT", "1
 DIGEST_MEMO_MIN_BYTES = int(os.environ.get("CONSIST_DIGEST_MEMO_MIN_BYTES", str(256 * 1024)))
 #: Whether tracker.run holds a per-signature lock from lookup to cache entry (cache/locks.py).
 SIGNATURE_LOCKS = os.environ.get("CONSIST_SIGNATURE_LOCKS", "1").lower() not in ("0", "false", "no")
+#: How often a tracker with a run active touches its heartbeat file (persist/liveness.py).
+HEARTBEAT_SECONDS = float(os.environ.get("CONSIST_HEARTBEAT_SECONDS", "30"))
+#: A run owned by another host whose heartbeat is older than this is marked abandoned.
+ABANDON_AFTER_SECONDS = float(os.environ.get("CONSIST_ABANDON_AFTER_SECONDS", "600"))
 #: How long a blocking store session waits for another process's lock before failing.
 STORE_LOCK_TIMEOUT_SECONDS = float(os.environ.get("CONSIST_STORE_LOCK_TIMEOUT", "120"))
 

@@ -155,6 +155,7 @@ GOLDEN_RUN_FIELDS = [
     "duration_seconds",
     "meta",
     "cache_decision",
+    "owner",
 ]
 GOLDEN_ARTIFACT_FIELDS = [
     "id",
@@ -268,6 +269,7 @@ GOLDEN_TABLES = {
         ("duration_seconds", "DOUBLE"),
         ("meta", "JSON"),
         ("cache_decision", "JSON"),  # schema version 2
+        ("owner", "JSON"),  # schema version 3
         ("config", "JSON"),
     ],
     "artifacts": [
@@ -294,7 +296,7 @@ GOLDEN_TABLES = {
 
 def test_schema_version_is_pinned() -> None:
     # Bumped only together with a step in store/duckdb/migrate.py.
-    assert schema.SCHEMA_VERSION == 2
+    assert schema.SCHEMA_VERSION == 3
 
 
 def test_ddl_column_dicts_are_pinned() -> None:
@@ -331,7 +333,7 @@ def test_created_database_has_the_pinned_tables(tmp_path: Path) -> None:
     for table, column, kind in rows:
         found.setdefault(table, []).append((column, kind))
     assert found == GOLDEN_TABLES
-    assert version == [(2,)]
+    assert version == [(3,)]
     assert dict(keys) == {
         "artifacts": ["id"],
         "consist_journal": ["file"],

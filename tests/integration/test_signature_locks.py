@@ -114,7 +114,8 @@ def test_a_killed_holder_does_not_block_the_next_process(tmp_path: Path) -> None
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
     tracker = Tracker(run_dir=tmp_path / "runs", db_path=None, code_identity="callable_module")
-    assert tracker.find_runs(status="running")  # the killed run stays visible
+    (killed,) = tracker.find_runs()  # visible, and marked abandoned: its owner is gone
+    assert killed.status == "failed" and killed.error.startswith("abandoned")
     (late,) = start_workers(tmp_path, [[7]], seconds=0)
     assert finish([late]) == [[False]]  # it ran, promptly: the OS dropped the dead lock
     assert [item["v"] for item in executions(tmp_path)] == [7, 7]

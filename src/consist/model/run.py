@@ -88,6 +88,7 @@ RUN_FIELDS = (
     "duration_seconds",
     "meta",
     "cache_decision",
+    "owner",
 )
 
 
@@ -129,6 +130,7 @@ class Run:
     duration_seconds: float | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     cache_decision: dict[str, Any] | None = None
+    owner: dict[str, Any] | None = None
 
     @property
     def model(self) -> str:

@@ -33,12 +33,18 @@ import time
 
 from consist.errors import RunStateError, StoreError
 from consist.fs.layout import RunLayout
-from consist.model.run import ConsistRecord, Run
+from consist.model.run import ConsistRecord, Run, RunStatus
 from consist.options import AccessMode
 from consist.persist.journal import PendingJournal
+from consist.persist.liveness import Liveness, mark_abandoned
 from consist.persist.materialize import materialize, point_latest, read_record
-from consist.persist.snapshot import decode_record, list_snapshot_ids, read_snapshot
-from consist.settings import EXIT_SYNC_TIMEOUT_SECONDS
+from consist.persist.snapshot import (
+    decode_record,
+    list_snapshot_ids,
+    read_snapshot,
+    write_snapshot,
+)
+from consist.settings import EXIT_SYNC_TIMEOUT_SECONDS, HEARTBEAT_SECONDS
 from consist.store.base import MetadataStore, RunQuery, StoreBusy
 from consist.store.overlay import query_with_pending, read_pending
 
@@ -76,6 +82,7 @@ class StoreSync:
         store: MetadataStore,
         journal: PendingJournal,
         *,
+        liveness: Liveness | None = None,
         access_mode: AccessMode = AccessMode.WRITE,
         every_runs: int,
         every_seconds: float,
@@ -91,6 +98,8 @@ class StoreSync:
         self._background: threading.Thread | None = None
         # The last run this process ended, for consist.json (pointed at after each sync).
         self._last_ended: ConsistRecord | None = None
+        self._liveness = liveness
+        self._next_abandon_check = 0.0  # monotonic time; 0: at the first sync or query
 
     @property
     def journaled(self) -> bool:
@@ -167,6 +176,7 @@ class StoreSync:
             # A store session is exclusive within the process too, so syncs never overlap.
             with self._store.session(blocking=blocking, timeout=timeout):
                 copied = self._catch_up()
+                self._abandon_gone_owners()
         except StoreBusy:
             return 0
         self._since_sync = 0
@@ -179,6 +189,39 @@ class StoreSync:
         copied = self._store.catch_up(self._journal, self._materialized)
         self._point_latest()
         return copied
+
+    def _abandon_check_due(self) -> bool:
+        return self._liveness is not None and time.monotonic() >= self._next_abandon_check
+
+    def _abandon_gone_owners(self) -> None:
+        """Mark runs whose owner is gone ``failed`` (abandoned): persist/liveness.py.
+
+        Looked for at a process's first sync or write-mode query, then at most every
+        HEARTBEAT_SECONDS. Finding none costs one read; a write session only when some
+        are marked."""
+        liveness = self._liveness
+        if liveness is None or not self._abandon_check_due():
+            return
+        self._next_abandon_check = time.monotonic() + HEARTBEAT_SECONDS
+        with self._store.read_session():
+            running = self._store.query_runs(RunQuery(status="running", limit=None))
+        ended = []
+        for run in running:
+            why = liveness.gone(run.owner)
+            record = self.find_record(run.id) if why else None
+            if why and record is not None and record.run.status == RunStatus.RUNNING.value:
+                ended.append(mark_abandoned(record, why))
+        if not ended:
+            return
+        for record in ended:
+            write_snapshot(self._layout, record, update_latest=False)
+        with self._store.session():
+            self._store.record_runs(ended)
+        logger.warning(
+            "consist: marked %d run(s) failed as abandoned (owner gone): %s",
+            len(ended),
+            ", ".join(r.run.id for r in ended[:5]) + (" ..." if len(ended) > 5 else ""),
+        )
 
     def _point_latest(self) -> None:
         last = self._last_ended
@@ -237,7 +280,10 @@ class StoreSync:
         if self._access is AccessMode.WRITE and self._journal.has_unconsumed():
             with store.session():
                 self._catch_up()
+                self._abandon_gone_owners()
                 return store.query_runs(query)
+        if self._access is AccessMode.WRITE and self._abandon_check_due():
+            self._abandon_gone_owners()
         with store.read_session():
             if not store.journaled:
                 return store.query_runs(query)

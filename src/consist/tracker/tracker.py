@@ -155,6 +155,7 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
         self._closed = True
         self._services.completed.steps.flush()
         self._services.sync.sync_at_exit()
+        self._services.liveness.stop()
         self._services.store.close()
         self._engine = None
         atexit.unregister(self._sync_at_exit)
@@ -179,3 +180,4 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
         if not self._closed:
             self._services.completed.steps.flush()
             self._services.sync.sync_at_exit()
+            self._services.liveness.stop()

@@ -27,6 +27,7 @@ from consist.store.duckdb.schema import DDL, SCHEMA_VERSION
 #: version -> statements that upgrade a database from version - 1. Append only.
 STEPS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE runs ADD COLUMN IF NOT EXISTS cache_decision JSON",),
+    3: ("ALTER TABLE runs ADD COLUMN IF NOT EXISTS owner JSON",),
 }
 
 _ATTEMPTS = 5

@@ -13,7 +13,7 @@ from consist.model.run import RUN_FIELDS, Run
 from consist.store.base import EQUALITY_FILTERS, RunQuery, metadata_kind, metadata_matches
 
 _TIMESTAMP_FIELDS = frozenset({"created_at", "started_at", "ended_at"})
-_JSON_FIELDS = frozenset({"meta", "cache_decision"})
+_JSON_FIELDS = frozenset({"meta", "cache_decision", "owner"})
 
 
 def _select_list(fields: tuple[str, ...], alias: str) -> str:
@@ -42,8 +42,8 @@ ARTIFACT_SELECT = _select_list(ARTIFACT_FIELDS, "a")
 def _row_to_run(row: tuple[Any, ...]) -> Run:
     data = dict(zip(RUN_FIELDS, row, strict=True))
     data["meta"] = json.loads(data["meta"]) if data["meta"] else {}
-    decision = data["cache_decision"]
-    data["cache_decision"] = json.loads(decision) if decision else None
+    for name in ("cache_decision", "owner"):
+        data[name] = json.loads(data[name]) if data[name] else None
     return Run.from_dict(data)
 
 

@@ -12,7 +12,7 @@ lookups we make in milliseconds at 100k runs, and ART indexes slow every upsert.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 RUN_COLUMNS: dict[str, str] = {
     "id": "VARCHAR",
@@ -41,6 +41,7 @@ RUN_COLUMNS: dict[str, str] = {
     "duration_seconds": "DOUBLE",
     "meta": "JSON",
     "cache_decision": "JSON",  # schema version 2
+    "owner": "JSON",  # schema version 3
     "config": "JSON",
 }
 
