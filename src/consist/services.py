@@ -3,6 +3,12 @@
 ``store`` is typed as the MetadataStore protocol: which class backs it is decided
 here, once, from the settings (``db_path`` and ``access_mode``), and nothing above
 ``store/`` names the class again.
+
+Before anything is created, the locations are checked on the file system (a few
+``stat`` calls, no DuckDB import): ``run_dir`` and ``db_path`` must not be, or lie
+under, a regular file; ``db_path`` must not be a directory (nor ``run_dir`` or one of
+its parents); a writer must be able to create them. A refused construction leaves
+nothing on disk. A reader may name a ``db_path`` that does not exist yet.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from dataclasses import dataclass
 
 from consist.cache.index import CompletedIndex, ProducedIndex
 from consist.cache.locks import SignatureLocks
+from consist.errors import ConfigError
 from consist.fs.layout import RunLayout
 from consist.identity.files import FileDigester
 from consist.options import AccessMode
@@ -57,6 +64,7 @@ def build_services(settings: TrackerConfig, *, store: MetadataStore | None = Non
     """Wire the collaborators; ``store`` overrides the one the settings would open."""
     layout = RunLayout(settings.run_dir)
     access_mode = AccessMode.parse(settings.access_mode, "access_mode")
+    check_locations(settings, layout, writable=access_mode is AccessMode.WRITE)
     if access_mode is AccessMode.WRITE:
         layout.ensure()  # a reader creates nothing, not even run_dir/.consist
     if store is None:
@@ -84,4 +92,77 @@ def build_services(settings: TrackerConfig, *, store: MetadataStore | None = Non
         locks=SignatureLocks(layout) if settings.signature_locks else None,
         liveness=liveness,
         hooks=HookRegistry(),
+    )
+
+
+# --- location checks (before anything is created) -----------------------------------
+
+_PERMISSION_FIX = "Choose a location this user can write, or fix its permissions."
+
+
+def check_locations(settings: TrackerConfig, layout: RunLayout, *, writable: bool) -> None:
+    """Refuse a run_dir / db_path that can never work, naming the parameter."""
+    run_dir = layout.run_dir
+    _refuse_under_file(settings.run_dir, run_dir, "run_dir")
+    if os.path.exists(run_dir) and not os.path.isdir(run_dir):
+        raise _location_error(
+            "run_dir", settings.run_dir, "is an existing file.", "Pass a directory path."
+        )
+    if writable:
+        _refuse_unwritable(settings.run_dir, _nearest_existing(run_dir), "run_dir")
+    if settings.db_path is None:
+        return
+    db_path = os.path.abspath(os.fspath(settings.db_path))
+    _refuse_under_file(settings.db_path, db_path, "db_path")
+    if os.path.isdir(db_path) or run_dir == db_path or run_dir.startswith(db_path + os.sep):
+        raise _location_error(
+            "db_path",
+            settings.db_path,
+            f"is a directory ({db_path}), or would have to become one to hold run_dir.",
+            "Name a file for the DuckDB store, e.g. db_path='./provenance.duckdb'.",
+        )
+    if writable:
+        if os.path.exists(db_path):
+            _refuse_unwritable(settings.db_path, db_path, "db_path")
+        # DuckDB's file, its WAL and the gate file are created beside db_path.
+        _refuse_unwritable(settings.db_path, _nearest_existing(os.path.dirname(db_path)), "db_path")
+
+
+def _nearest_existing(path: str) -> str:
+    """``path`` itself or its closest ancestor that exists (missing folders get created)."""
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
+def _refuse_under_file(value: str | os.PathLike[str], path: str, parameter: str) -> None:
+    parent = _nearest_existing(os.path.dirname(path))
+    if os.path.exists(parent) and not os.path.isdir(parent):
+        raise _location_error(
+            parameter,
+            value,
+            f"lies under {parent}, which is a file, not a directory.",
+            "Choose a path whose parent folders are directories (or do not exist yet).",
+        )
+
+
+def _refuse_unwritable(value: str | os.PathLike[str], existing: str, parameter: str) -> None:
+    mode = os.W_OK | (os.X_OK if os.path.isdir(existing) else 0)
+    if not os.access(existing, mode):
+        raise _location_error(
+            parameter, value, f"cannot be written: {existing} is not writable.", _PERMISSION_FIX
+        )
+
+
+def _location_error(
+    parameter: str, value: str | os.PathLike[str], problem: str, fix: str
+) -> ConfigError:
+    return ConfigError(
+        f"{parameter}={os.fspath(value)!r} {problem}",
+        fix=fix,
+        parameter=parameter,
+        value=repr(os.fspath(value)),
     )

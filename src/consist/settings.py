@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +47,9 @@ class TrackerConfig:
     run_dir:
         Root directory for run outputs and JSON snapshots (``consist_runs/``).
     db_path:
-        DuckDB file for the queryable store. ``None`` keeps records in JSON snapshots only.
+        Local DuckDB file for the queryable store. ``None`` keeps records in JSON
+        snapshots only. A URL (``postgresql://...``, ``sqlite://...``, any scheme) is
+        refused: a PostgreSQL store is planned, not available yet.
     code_identity:
         Default code identity mode for runs that do not set one.
     sync_every_runs, sync_every_seconds:
@@ -68,6 +71,8 @@ class TrackerConfig:
     access_mode: AccessMode | str = AccessMode.WRITE
 
     def __post_init__(self) -> None:
+        _check_path_type(self.run_dir, "run_dir", optional=False)
+        _check_path_type(self.db_path, "db_path", optional=True)
         if not str(self.run_dir).strip():
             raise ConfigError(
                 f"run_dir={self.run_dir!r} is empty.",
@@ -80,7 +85,53 @@ class TrackerConfig:
                 fix="Pass a file path such as './provenance.duckdb', or None for JSON-only records.",
                 parameter="db_path",
             )
+        if self.db_path is not None:
+            _refuse_url(os.fspath(self.db_path))
         object.__setattr__(
             self, "code_identity", CodeIdentityMode.parse(self.code_identity, "code_identity")
         )
         object.__setattr__(self, "access_mode", AccessMode.parse(self.access_mode, "access_mode"))
+
+
+# ``scheme:/`` with a scheme of two or more letters (one letter would be a Windows drive).
+# A Path collapses ``//`` to ``/``, so ``Path("s3://b/x")`` arrives as ``s3:/b/x``.
+_URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/")
+_SUPPORTED_DB_PATHS = (
+    "Pass a local DuckDB file path such as db_path='./provenance.duckdb', or db_path=None "
+    "to keep records in JSON snapshots only. A PostgreSQL store is planned, not available yet."
+)
+
+
+def _check_path_type(value: object, parameter: str, *, optional: bool) -> None:
+    if optional and value is None:
+        return
+    if isinstance(value, str) or (
+        isinstance(value, os.PathLike) and isinstance(os.fspath(value), str)
+    ):
+        return
+    expected = "a str or pathlib.Path" + (", or None" if optional else "")
+    raise ConfigError(
+        f"{parameter}={value!r} is a {type(value).__name__}, not a path.",
+        fix=f"Pass {expected}.",
+        parameter=parameter,
+        value=repr(value),
+    )
+
+
+def _refuse_url(db_path: str) -> None:
+    """A URL is not a store Consist can open: refuse it before anything is created.
+
+    Without this, ``postgresql://user@host/db`` became a DuckDB file in a folder
+    named ``postgresql:``.
+    """
+    match = _URL_SCHEME.match(db_path)
+    if match is None:
+        return
+    raise ConfigError(
+        f"db_path={db_path!r} is a URL (scheme {match.group(1)!r}); the store is a local "
+        "DuckDB file, so no URL is accepted.",
+        fix=_SUPPORTED_DB_PATHS
+        + " (A local folder whose name ends in ':' is written './name:/...'.)",
+        parameter="db_path",
+        value=repr(db_path),
+    )
