@@ -128,13 +128,7 @@ def request_from_trace(call: Mapping[str, Any], caller_file: str | None) -> RunR
     return _build(
         ExecutionStyle.TRACE,
         call,
-        cache=_cache_spec(
-            call.get("cache_mode", CacheMode.REUSE),
-            call.get("cache_version"),
-            call.get("cache_epoch"),
-            call.get("code_identity"),
-            call.get("code_identity_extra_deps"),
-        ),
+        cache=_flat_cache_spec(call),
         missing=call.get("output_missing", OutputAction.WARN),
         mismatch=call.get("output_mismatch", OutputAction.WARN),
         caller_file=caller_file,
@@ -164,13 +158,7 @@ def request_from_begin_run(
     return _build(
         ExecutionStyle.IMPERATIVE,
         merged,
-        cache=_cache_spec(
-            call.get("cache_mode", CacheMode.REUSE),
-            call.get("cache_version"),
-            call.get("cache_epoch"),
-            call.get("code_identity"),
-            call.get("code_identity_extra_deps"),
-        ),
+        cache=_flat_cache_spec(call),
         artifact_dir=call.get("artifact_dir"),
         allow_external_paths=_optional_bool(
             call.get("allow_external_paths"), "allow_external_paths"
@@ -249,6 +237,17 @@ def _names(
     model_name = validate_name(model if model is not None else checked, "model")
     run = validate_name(run_id, "run_id") if run_id is not None else new_run_id(checked)
     return checked, model_name, run
+
+
+def _flat_cache_spec(call: Mapping[str, Any]) -> CacheSpec:
+    """Cache controls given as flat keywords (trace, begin_run)."""
+    return _cache_spec(
+        call.get("cache_mode", CacheMode.REUSE),
+        call.get("cache_version"),
+        call.get("cache_epoch"),
+        call.get("code_identity"),
+        call.get("code_identity_extra_deps"),
+    )
 
 
 def _cache_spec(
