@@ -140,3 +140,23 @@ def test_kill_9_at_any_point_loses_no_returned_run(tmp_path: Path) -> None:
         recorded = {r.id: r.status for r in tracker.find_runs(limit=None)}
     for run_id in returned:
         assert recorded.get(run_id) == "completed", run_id
+
+
+def test_outputs_in_their_runs_directory_link_to_the_producer_without_an_index_file(
+    tmp_path: Path,
+) -> None:
+    first = Tracker(run_dir=tmp_path / "runs", db_path=tmp_path / "db.duckdb")
+    upstream = first.run(fn=step, config={"v": 1})
+    first.close()
+    produced_files = list((tmp_path / "runs" / ".consist" / "produced").rglob("*.json"))
+    assert produced_files == []  # the path names the run; its snapshot has the digest
+
+    def downstream(raw: Path) -> None:
+        """Reads the upstream output."""
+
+    second = Tracker(run_dir=tmp_path / "runs", db_path=tmp_path / "db.duckdb")  # fresh memo
+    result = second.run(fn=downstream, inputs={"raw": upstream.outputs["out"].path})
+    (artifact,) = second.get_run_record(result.run.id).inputs
+    assert artifact.producer_signature == upstream.run.signature
+    assert artifact.run_id == upstream.run.id
+    second.close()

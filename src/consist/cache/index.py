@@ -7,11 +7,14 @@ and safe for many concurrent processes:
 * CompletedIndex: run signature -> snapshot of the completed run that produced it
   (a hard link, so a lookup is one file read). Later completions of the same
   signature replace the link; any completed run with that signature is a valid hit.
-  It owns the StepIndex (cache/steps.py: latest completed run per step), written in
-  the same call, which is what a miss is compared with to say why it missed.
+  It owns the StepIndex (cache/steps.py: latest completed run per step, flushed when
+  the tracker closes), which is what a miss is compared with to say why it missed.
 * ProducedIndex: absolute output path -> producing run's signature and the digest it
   recorded. This lets a plain path input that some run wrote contribute that run's
-  signature to the identity (the Merkle link), without a database.
+  signature to the identity (the Merkle link), without a database. An output in its
+  run's default artifact directory (outputs/<model>/<run_id>/...) gets no entry file:
+  the path names the run, and that run's snapshot holds the output's digest, so the
+  lookup reads the snapshot instead (one file creation less per output of a miss).
 
 Each index also keeps an in-process memo so repeated lookups cost a dict access.
 """
@@ -22,12 +25,13 @@ import json
 import os
 
 from consist.cache.steps import StepIndex
+from consist.errors import ConfigError, StoreError
 from consist.fs.atomic import link_atomic, read_bytes_or_none, write_bytes_atomic
 from consist.fs.layout import RunLayout
 from consist.identity.canonical import digest_bytes
 from consist.model.artifact import ProducedFile
 from consist.model.run import ConsistRecord, RunStatus
-from consist.persist.snapshot import decode_record
+from consist.persist.snapshot import decode_record, read_snapshot
 
 
 class CompletedIndex:
@@ -95,7 +99,7 @@ class ProducedIndex:
             return entry
         data = read_bytes_or_none(self._path(abs_path))
         if data is None:
-            return None
+            return self._from_own_directory(abs_path)
         try:
             payload = json.loads(data)
             entry = ProducedFile(
@@ -107,6 +111,9 @@ class ProducedIndex:
         return entry
 
     def record(self, abs_path: str, entry: ProducedFile) -> None:
+        self._memo[abs_path] = entry
+        if self._run_of(abs_path) == entry.run_id:
+            return  # found from its run's snapshot (_from_own_directory): no file needed
         payload = {
             "path": abs_path,
             "signature": entry.signature,
@@ -115,4 +122,32 @@ class ProducedIndex:
             "artifact_id": entry.artifact_id,
         }
         write_bytes_atomic(self._path(abs_path), json.dumps(payload).encode())
-        self._memo[abs_path] = entry
+
+    def _run_of(self, abs_path: str) -> str | None:
+        """The run id of a path in a default artifact dir, outputs/<model>/<run_id>/..."""
+        prefix = self._layout.outputs_dir + os.sep
+        if not abs_path.startswith(prefix):
+            return None
+        parts = abs_path[len(prefix) :].split(os.sep)
+        return parts[1] if len(parts) > 2 else None
+
+    def _from_own_directory(self, abs_path: str) -> ProducedFile | None:
+        # Outputs in their run's default directory get no index file (one file creation
+        # less per output of a miss): the path names the run, whose snapshot has them.
+        run_id = self._run_of(abs_path)
+        if run_id is None:
+            return None
+        try:
+            record = read_snapshot(self._layout, run_id)
+        except (StoreError, ConfigError):
+            return None
+        if record is None or record.run.cache_hit:
+            return None
+        if record.run.status != RunStatus.COMPLETED.value or not record.run.signature:
+            return None
+        for artifact in record.outputs:
+            if artifact.abs_path == abs_path and artifact.hash and artifact.run_id == run_id:
+                entry = ProducedFile(record.run.signature, artifact.hash, run_id, artifact.id)
+                self._memo[abs_path] = entry
+                return entry
+        return None
