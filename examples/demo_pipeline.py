@@ -58,7 +58,9 @@ def run_pipeline(tracker: Tracker, label: str, households: int) -> None:
     )
     for step in (population, summary):
         state = (
-            "cache hit (reused " + str(step.run.reused_run_id) + ")" if step.cache_hit else "ran"
+            "cache hit (reused " + str(step.run.reused_run_id) + ")"
+            if step.cache_hit
+            else "ran: " + step.cache_reason.summary
         )
         print(f"  {step.run.model_name:<11} {state}")
     print("  summary:", summary.outputs["summary"].path.read_text().strip())
