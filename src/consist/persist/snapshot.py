@@ -27,6 +27,10 @@ def _default(value: Any) -> Any:
     return repr(value)
 
 
+# One shared encoder: json.dumps() with non-default options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_default)
+
+
 def encode_record(record: ConsistRecord) -> bytes:
     payload = {
         "schema_version": record.schema_version,
@@ -36,7 +40,7 @@ def encode_record(record: ConsistRecord) -> bytes:
         "outputs": [artifact.to_dict() for artifact in record.outputs],
         "identity": record.identity,
     }
-    return json.dumps(payload, separators=(",", ":"), default=_default).encode()
+    return _ENCODER.encode(payload).encode()
 
 
 def decode_record(data: bytes, layout: RunLayout) -> ConsistRecord:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -56,7 +55,7 @@ _DEFAULT_POLICY = OutputPolicyOptions()
 def new_run_id(name: str) -> str:
     """A readable, collision-free run id: ``<name>-<UTC time>-<random>``."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    return f"{name}-{stamp}-{uuid.uuid4().hex[:12]}"
+    return f"{name}-{stamp}-{os.urandom(6).hex()}"
 
 
 def check_keywords(given: Iterable[str], allowed: Iterable[str], where: str) -> None:
