@@ -27,6 +27,7 @@ from consist.store.base import (
     RecordDecoder,
     RunQuery,
     StoreBusy,
+    StoreLineage,
     metadata_matches,
     run_sort_key,
 )
@@ -44,6 +45,7 @@ class ToyStore:
     def __init__(self) -> None:
         self._runs: dict[str, ConsistRecord] = {}
         self._offsets: dict[str, int] = {}
+        self._generations: set[str] = set()
         self._lock = threading.RLock()
         self.sessions = 0
 
@@ -62,14 +64,25 @@ class ToyStore:
         with self._lock:
             yield
 
-    def record_runs(self, records) -> None:
+    def record_runs(self, records, *, rejected=None) -> None:
         with self.session():
             self._runs.update({record.run.id: record for record in records})
 
-    def catch_up(self, pending: PendingRecords, decode: RecordDecoder) -> int:
+    def catch_up(self, pending: PendingRecords, decode: RecordDecoder, *, rejected=None) -> int:
         with self.session():
             chunks = pending.scan(dict(self._offsets))
-            records = [r for c in chunks for r in map(decode, c.lines) if r is not None]
+            records = []
+            for chunk in chunks:
+                for line in chunk.lines:
+                    try:
+                        record = decode(line)
+                    except Exception as exc:
+                        if rejected is None:
+                            raise
+                        rejected.set_aside(None, f"unreadable: {exc}", chunk.name, line)
+                        continue
+                    if record is not None:
+                        records.append(record)
             self._runs.update({record.run.id: record for record in records})
             self._offsets.update({chunk.name: chunk.end_offset for chunk in chunks})
             for name in pending.remove_consumed(dict(self._offsets)):
@@ -78,6 +91,12 @@ class ToyStore:
 
     def journal_offsets(self) -> dict[str, int]:
         return dict(self._offsets)
+
+    def lineage(self) -> StoreLineage:
+        return StoreLineage(frozenset(self._generations), empty=not self._runs)
+
+    def add_generation(self, generation: str) -> None:
+        self._generations.add(generation)
 
     def get_run(self, run_id: str):
         record = self._runs.get(run_id)
@@ -794,3 +813,56 @@ def test_a_read_only_sync_over_the_toy_store_shows_pending_runs_without_writing(
             write()
     with pytest.raises(RunStateError, match="access_mode='read'"):
         reader.journal_started(records[3], encode_record(records[3]))
+
+
+class RecordingSink:
+    """A RejectedRecords sink that remembers what it was handed."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str | None, str, str, bytes | None]] = []
+
+    def set_aside(self, run_id, reason, origin, line) -> None:
+        self.items.append((run_id, reason, origin, line))
+
+
+def test_catch_up_sets_aside_unreadable_lines_and_reads_past_them(store, tmp_path: Path) -> None:
+    from consist.persist.snapshot import encode_record
+
+    if not store.journaled:
+        pytest.skip("only journaled stores read journals")
+    journal, decode = _journal(tmp_path), _decoder(tmp_path)
+    records = make_records()
+    journal.append(encode_record(records[0]))
+    journal.append(b'{"run": "not a run"}')
+    journal.append(encode_record(records[1]))
+    with pytest.raises((ValueError, KeyError, TypeError, AttributeError)):
+        store.catch_up(journal, decode)  # without a sink the error propagates
+    assert store.count_runs() == 0 and store.journal_offsets() == {}
+
+    sink = RecordingSink()
+    assert store.catch_up(journal, decode, rejected=sink) == 2
+    assert {run.id for run in store.query_runs(RunQuery())} == {"r1", "r2"}
+    [(run_id, reason, origin, line)] = sink.items
+    assert run_id is None and line == b'{"run": "not a run"}'
+    assert origin.endswith(".log") and reason
+    # Read past: the journal is consumed, and nothing is handed over twice.
+    assert journal.scan(store.journal_offsets()) == []
+    assert store.catch_up(journal, decode, rejected=sink) == 0
+    assert len(sink.items) == 1
+
+
+def test_lineage_lists_the_generations_a_store_indexes(store) -> None:
+    if isinstance(store, MemoryStore):
+        assert store.lineage() is None  # nothing to heal: it dies with the process
+        return
+    with store.session():
+        found = store.lineage()
+        assert found.generations == frozenset() and found.empty
+        store.add_generation("g1")
+        store.add_generation("g2")
+        store.add_generation("g1")
+    store.record_runs(make_records()[:1])
+    with store.read_session():
+        found = store.lineage()
+    assert found.generations == {"g1", "g2"} and not found.empty
+    assert found.created is None

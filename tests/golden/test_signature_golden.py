@@ -291,12 +291,13 @@ GOLDEN_TABLES = {
         ("key", "VARCHAR"),
     ],
     "consist_journal": [("file", "VARCHAR"), ("consumed", "BIGINT")],
+    "consist_generation": [("generation", "VARCHAR"), ("recorded_at", "TIMESTAMP")],  # v4
 }
 
 
 def test_schema_version_is_pinned() -> None:
     # Bumped only together with a step in store/duckdb/migrate.py.
-    assert schema.SCHEMA_VERSION == 3
+    assert schema.SCHEMA_VERSION == 4
 
 
 def test_ddl_column_dicts_are_pinned() -> None:
@@ -333,9 +334,10 @@ def test_created_database_has_the_pinned_tables(tmp_path: Path) -> None:
     for table, column, kind in rows:
         found.setdefault(table, []).append((column, kind))
     assert found == GOLDEN_TABLES
-    assert version == [(3,)]
+    assert version == [(4,)]
     assert dict(keys) == {
         "artifacts": ["id"],
+        "consist_generation": ["generation"],
         "consist_journal": ["file"],
         "run_artifacts": ["run_id", "artifact_id", "direction"],
         "runs": ["id"],

@@ -11,6 +11,8 @@
         ├── steps/<hh>/<step>/y<year>.i<iteration>.json  latest completed run of a step (hard link)
         ├── produced/<hh>/<hash>.json      output path -> producing run + digest
         ├── pending/<host>-<pid>-<id>.log  journal of runs not yet copied into the SQL store
+        ├── rejected/<key>.json (+ .line)  records the SQL store refused, with the reason
+        ├── generation                     id of the snapshot generation the SQL store indexes
         └── digests/                       file digest memo (path, size, mtime, inode)
 """
 
@@ -34,6 +36,8 @@ class RunLayout:
         "index_dir",
         "produced_dir",
         "pending_dir",
+        "rejected_dir",
+        "generation_file",
         "digest_memo_dir",
         "outputs_dir",
         "_prefix",
@@ -47,6 +51,8 @@ class RunLayout:
         self.index_dir = os.path.join(self.state_dir, "index")
         self.produced_dir = os.path.join(self.state_dir, "produced")
         self.pending_dir = os.path.join(self.state_dir, "pending")
+        self.rejected_dir = os.path.join(self.state_dir, "rejected")
+        self.generation_file = os.path.join(self.state_dir, "generation")
         self.digest_memo_dir = os.path.join(self.state_dir, "digests")
         self.outputs_dir = os.path.join(self.run_dir, "outputs")
         self._prefix = self.run_dir + os.sep

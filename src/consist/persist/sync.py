@@ -23,21 +23,42 @@ Reads (``query_runs``) follow the access mode:
 
 Any process may sync any other process's pending runs, so a crashed process's runs
 are picked up by the next one. ``rebuild`` re-imports every snapshot.
+
+Faults (docs/concurrency.md):
+
+* a record the store refuses is set aside (persist/rejected.py) and the sync goes on;
+* every write session first checks the store's lineage against run_dir's generation
+  marker and rebuilds a store that is missing, corrupt, new or of another generation
+  from the journals and snapshots (persist/heal.py); a write tracker's read that finds
+  such a store heals it first. A reader never writes: it answers from the snapshots
+  and pending journal lines instead, and warns once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from consist.errors import RunStateError, StoreError
 from consist.fs.layout import RunLayout
 from consist.model.run import ConsistRecord, Run, RunStatus
 from consist.options import AccessMode
+from consist.persist.heal import (
+    log_heal,
+    looks_healthy,
+    plan_heal,
+    read_generation,
+    rebuild_into,
+    write_new_generation,
+)
 from consist.persist.journal import PendingJournal
 from consist.persist.liveness import Liveness, mark_abandoned
 from consist.persist.materialize import materialize, point_latest, read_record
+from consist.persist.rejected import RejectedDirectory
 from consist.persist.snapshot import (
     decode_record,
     list_snapshot_ids,
@@ -45,12 +66,11 @@ from consist.persist.snapshot import (
     write_snapshot,
 )
 from consist.settings import EXIT_SYNC_TIMEOUT_SECONDS, HEARTBEAT_SECONDS
-from consist.store.base import MetadataStore, RunQuery, StoreBusy
+from consist.store.base import MetadataStore, RunQuery, StoreBusy, StoreCorrupt
+from consist.store.memory import SnapshotMemoryStore
 from consist.store.overlay import query_with_pending, read_pending
 
 logger = logging.getLogger("consist")
-
-_REBUILD_BATCH = 5000
 
 
 class SnapshotDirectory:
@@ -100,6 +120,9 @@ class StoreSync:
         self._last_ended: ConsistRecord | None = None
         self._liveness = liveness
         self._next_abandon_check = 0.0  # monotonic time; 0: at the first sync or query
+        self._rejected = RejectedDirectory(layout, writable=access_mode is AccessMode.WRITE)
+        self._skipped_lines: set[str] = set()
+        self._warned_fallback = False
 
     @property
     def journaled(self) -> bool:
@@ -174,7 +197,7 @@ class StoreSync:
         self.require_write("Syncing the store")
         try:
             # A store session is exclusive within the process too, so syncs never overlap.
-            with self._store.session(blocking=blocking, timeout=timeout):
+            with self._write_session(blocking=blocking, timeout=timeout):
                 copied = self._catch_up()
                 self._abandon_gone_owners()
         except StoreBusy:
@@ -186,7 +209,7 @@ class StoreSync:
     def _catch_up(self) -> int:
         """Copy pending lines into the store (materialising their snapshots), then point
         consist.json at the last run this process ended."""
-        copied = self._store.catch_up(self._journal, self._materialized)
+        copied = self._store.catch_up(self._journal, self._materialized, rejected=self._rejected)
         self._point_latest()
         return copied
 
@@ -230,32 +253,60 @@ class StoreSync:
 
     def _materialized(self, line: bytes) -> ConsistRecord | None:
         """Decode a line being consumed into the store, and materialise its snapshot first
-        (a consumed journal file may be deleted afterwards)."""
-        record = self._decode(line)
-        if record is not None:
-            materialize(self._layout, record, line)
+        (a consumed journal file may be deleted afterwards). Raises for a line that is
+        not a record (a torn last line of a dead writer...): the store sets it aside."""
+        record = decode_record(line, self._layout)
+        materialize(self._layout, record, line)
         return record
 
     def _decode(self, line: bytes) -> ConsistRecord | None:
+        # Reads that never write skip such a line (warned once); the next sync sets it aside.
         try:
             return decode_record(line, self._layout)
         except (ValueError, KeyError, TypeError) as exc:
-            logger.warning("consist: skipping an unreadable journal line: %s", exc)
+            key = hashlib.sha256(line).hexdigest()
+            if key not in self._skipped_lines:
+                self._skipped_lines.add(key)
+                logger.warning("consist: skipping an unreadable journal line: %s", exc)
             return None
+
+    @contextmanager
+    def _write_session(
+        self, *, blocking: bool = True, timeout: float | None = None
+    ) -> Iterator[None]:
+        """A store write session whose store was first checked, and healed if needed."""
+        with self._store.session(blocking=blocking, timeout=timeout):
+            lineage = self._store.lineage()
+            if lineage is not None:
+                marker = read_generation(self._layout)
+                plan = plan_heal(lineage, marker)
+                if plan is not None:
+                    counts = (0, 0)
+                    if plan.rebuild:
+                        counts = rebuild_into(
+                            self._store,
+                            self._layout,
+                            self._journal,
+                            self._materialized,
+                            self._rejected,
+                        )
+                    if plan.new_generation or marker is None:
+                        marker = write_new_generation(self._layout)
+                    self._store.add_generation(marker)
+                    log_heal(plan, self._store.location, self._layout, counts)
+            yield
 
     def rebuild(self) -> int:
         """Re-import every readable snapshot under run_dir; return how many were imported."""
         self.require_write("Rebuilding the store")
-        run_ids = list_snapshot_ids(self._layout)
-        imported = 0
         with self._store.session():
-            for start in range(0, len(run_ids), _REBUILD_BATCH):
-                batch = run_ids[start : start + _REBUILD_BATCH]
-                records = [r for r in (_load(self._layout, i) for i in batch) if r is not None]
-                self._store.record_runs(records)
-                imported += len(records)
-            # Pending entries are now redundant; consuming them keeps the journal short.
-            self._catch_up()
+            imported, _ = rebuild_into(
+                self._store, self._layout, self._journal, self._materialized, self._rejected
+            )
+            self._point_latest()
+            if self._store.lineage() is not None:
+                marker = read_generation(self._layout) or write_new_generation(self._layout)
+                self._store.add_generation(marker)
         return imported
 
     def sync_at_exit(self) -> None:
@@ -278,20 +329,66 @@ class StoreSync:
         """Runs matching ``query``, including every ended run (see the module doc)."""
         store = self._store
         if self._access is AccessMode.WRITE and self._journal.has_unconsumed():
-            with store.session():
-                self._catch_up()
+            return self._query_in_write_session(query)
+        marker = read_generation(self._layout)  # outside the session: keep it short
+        try:
+            if self._access is AccessMode.WRITE and self._abandon_check_due():
                 self._abandon_gone_owners()
-                return store.query_runs(query)
-        if self._access is AccessMode.WRITE and self._abandon_check_due():
+            with store.read_session():
+                lineage = store.lineage()
+                if lineage is not None and not looks_healthy(lineage, marker, self._layout):
+                    if marker is None:  # no store was built for run_dir yet: no fault
+                        raise _Unhealthy("no store was built for it yet", fault=False)
+                    raise _Unhealthy(
+                        "it is missing or empty"
+                        if lineage.empty and not lineage.generations
+                        else "it indexes another generation of snapshots"
+                    )
+                if not store.journaled:
+                    return store.query_runs(query)
+                consumed = store.journal_offsets()
+                self._journal.note_consumed(consumed)
+                # Lines appended since has_unconsumed() are shown too, never written.
+                pending = read_pending(self._journal, consumed, self._decode)
+                return query_with_pending(store, query, pending)
+        except (_Unhealthy, StoreCorrupt) as exc:
+            if self._access is AccessMode.WRITE:
+                return self._query_in_write_session(query)  # heals first
+            return self._query_snapshots(query, exc)
+
+    def _query_in_write_session(self, query: RunQuery) -> list[Run]:
+        with self._write_session():
+            self._catch_up()
             self._abandon_gone_owners()
-        with store.read_session():
-            if not store.journaled:
-                return store.query_runs(query)
-            consumed = store.journal_offsets()
-            self._journal.note_consumed(consumed)
-            # Lines appended since has_unconsumed() are shown too, never written.
-            pending = read_pending(self._journal, consumed, self._decode)
-            return query_with_pending(store, query, pending)
+            return self._store.query_runs(query)
+
+    def _query_snapshots(self, query: RunQuery, why: Exception) -> list[Run]:
+        """A reader's answer when the store cannot give one: snapshots + journal lines."""
+        if not self._warned_fallback:
+            self._warned_fallback = True
+            reason = why.problem if isinstance(why, StoreError) else str(why)
+            fault = not isinstance(why, _Unhealthy) or why.fault
+            logger.log(
+                logging.WARNING if fault else logging.INFO,
+                "consist: the store %s cannot answer for %s (%s); this read-only tracker "
+                "answers from the snapshots; a write tracker will build the store.",
+                self._store.location,
+                self._layout.run_dir,
+                reason,
+            )
+        # Fresh each time: a snapshot rewritten since (running -> completed) must show.
+        snapshots = SnapshotMemoryStore(SnapshotDirectory(self._layout))
+        with snapshots.read_session():
+            pending = read_pending(self._journal, {}, self._decode)
+            return query_with_pending(snapshots, query, pending)
+
+
+class _Unhealthy(Exception):
+    """Internal: the store is readable but does not index this run_dir (see heal.py)."""
+
+    def __init__(self, why: str, *, fault: bool = True) -> None:
+        super().__init__(why)
+        self.fault = fault
 
 
 def _load(layout: RunLayout, run_id: str) -> ConsistRecord | None:

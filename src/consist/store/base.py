@@ -16,6 +16,17 @@ How records arrive: a store shared between processes (``journaled``) receives ea
 record through the writing process's pending journal and copies it in with
 ``catch_up``; a store private to one process takes records at once through
 ``record_runs`` and catches up with other processes by re-reading the snapshots.
+
+A record the store cannot ingest (a value a typed column refuses, a journal line
+that is not a record...) never blocks the others: given a ``RejectedRecords`` sink,
+``record_runs`` and ``catch_up`` store every other record, hand the bad one to the
+sink (persist/rejected.py keeps it where users can list it) and, for the journal,
+still commit the offsets past it. Without a sink the error propagates.
+
+Self-healing: a store that can be lost apart from the snapshots (a file) reports its
+``lineage`` in a write session: which snapshot *generations* (run_dir marker ids) it
+indexes and whether the session had to create it. persist/sync.py compares that with
+the run_dir's marker and rebuilds from the snapshots when they disagree.
 """
 
 from __future__ import annotations
@@ -26,12 +37,17 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from consist.errors import StoreError
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
 
 
 class StoreBusy(Exception):
     """Internal: a non-blocking session found the store held by another process."""
+
+
+class StoreCorrupt(StoreError):
+    """The store's file exists but cannot be opened as a store (garbage, truncated)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +92,37 @@ class PendingRecords(Protocol):
     def remove_consumed(self, consumed: dict[str, int]) -> list[str]: ...
 
 
-#: Turns one journal line into a record, or None for a line to skip (logged by the caller).
+#: Turns one journal line into a record, or None for a line to skip. It may raise
+#: (any Exception) for a line that is not a record: the store sets the line aside.
 RecordDecoder = Callable[[bytes], ConsistRecord | None]
+
+
+class RejectedRecords(Protocol):
+    """Where a store sets aside what it cannot ingest (persist/rejected.py).
+
+    ``origin`` names where the record came from (a journal file, "snapshot"); ``line``
+    is the raw journal line, or None when the record's snapshot is what keeps it.
+    Must be idempotent: after a sync that failed before committing, the same record
+    is set aside again (and warned about only once).
+    """
+
+    def set_aside(
+        self, run_id: str | None, reason: str, origin: str, line: bytes | None
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLineage:
+    """What a store knows of its own origin, read in a session (see the module doc).
+
+    ``generations``: the snapshot generations (run_dir marker ids) it was built from.
+    ``created``: why this session created the store ("missing", or "corrupt: moved
+    aside to <path>"), None if it was there already. ``empty``: it holds no run.
+    """
+
+    generations: frozenset[str]
+    created: str | None = None
+    empty: bool = False
 
 
 class SnapshotSource(Protocol):
@@ -133,14 +178,36 @@ class MetadataStore(Protocol):
         """Group reads: one consistent state, no write, no file created. Nests in session()."""
         ...
 
-    def record_runs(self, records: Sequence[ConsistRecord]) -> None: ...
+    def record_runs(
+        self, records: Sequence[ConsistRecord], *, rejected: RejectedRecords | None = None
+    ) -> None:
+        """Upsert ``records``; with ``rejected``, one the store refuses is set aside
+        (origin "snapshot") and the others are stored."""
+        ...
 
-    def catch_up(self, pending: PendingRecords, decode: RecordDecoder) -> int:
+    def catch_up(
+        self,
+        pending: PendingRecords,
+        decode: RecordDecoder,
+        *,
+        rejected: RejectedRecords | None = None,
+    ) -> int:
         """Copy in what other writers persisted since the last call; return how many runs.
 
         A journaled store ingests the pending journal (and commits how far it read in
-        the same transaction); a process-private store re-reads the snapshots.
+        the same transaction); a process-private store re-reads the snapshots. With
+        ``rejected``, lines it cannot ingest are set aside and read past.
         """
+        ...
+
+    def lineage(self) -> StoreLineage | None:
+        """The store's lineage (see the module doc), or None for a store that cannot be
+        lost apart from the snapshots (one in memory). In a read session it reports
+        what it finds and creates nothing (a missing file reads as empty)."""
+        ...
+
+    def add_generation(self, generation: str) -> None:
+        """Record (in a write session) that the store now indexes this generation."""
         ...
 
     def journal_offsets(self) -> dict[str, int]:

@@ -17,8 +17,10 @@ from consist.store.base import (
     EQUALITY_FILTERS,
     PendingRecords,
     RecordDecoder,
+    RejectedRecords,
     RunQuery,
     SnapshotSource,
+    StoreLineage,
     metadata_matches,
     run_sort_key,
 )
@@ -39,12 +41,27 @@ class MemoryStore:
     def read_session(self) -> Iterator[None]:
         yield
 
-    def record_runs(self, records: Sequence[ConsistRecord]) -> None:
+    def record_runs(
+        self, records: Sequence[ConsistRecord], *, rejected: RejectedRecords | None = None
+    ) -> None:
+        # Holds any record as it is, so nothing is ever set aside.
         for record in records:
             self._records[record.run.id] = record
 
-    def catch_up(self, pending: PendingRecords, decode: RecordDecoder) -> int:
+    def catch_up(
+        self,
+        pending: PendingRecords,
+        decode: RecordDecoder,
+        *,
+        rejected: RejectedRecords | None = None,
+    ) -> int:
         return 0  # nothing is persisted anywhere for a bare memory store to read
+
+    def lineage(self) -> StoreLineage | None:
+        return None  # lives and dies with the process: nothing to heal
+
+    def add_generation(self, generation: str) -> None:
+        pass
 
     def journal_offsets(self) -> dict[str, int]:
         return {}
@@ -92,7 +109,13 @@ class SnapshotMemoryStore(MemoryStore):
         self.refresh()
         yield
 
-    def catch_up(self, pending: PendingRecords, decode: RecordDecoder) -> int:
+    def catch_up(
+        self,
+        pending: PendingRecords,
+        decode: RecordDecoder,
+        *,
+        rejected: RejectedRecords | None = None,
+    ) -> int:
         # Records of this process came in through record_runs; the journal is unused.
         return self.refresh()
 

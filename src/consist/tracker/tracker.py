@@ -12,6 +12,7 @@ from consist.flow import ActiveRun
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
 from consist.options import AccessMode, CodeIdentityMode
+from consist.persist.rejected import RejectedRecord, list_rejected
 from consist.services import Services, build_services
 from consist.settings import TrackerConfig
 from consist.tracker._artifact_methods import ArtifactMethods
@@ -147,6 +148,29 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
             On a tracker opened with ``access_mode="read"``.
         """
         return self._services.sync.sync(blocking=True)
+
+    def rejected_records(self) -> list[RejectedRecord]:
+        """Records the SQL store refused and set aside, oldest first.
+
+        A record the store cannot ingest (a value its typed columns refuse, a journal
+        line that is not a record) never blocks the others: it is kept under
+        ``run_dir/.consist/rejected/`` with the reason, its snapshot is left intact,
+        one warning is logged, and every other run is stored. Delete an entry's files
+        once the record is fixed or given up. Works in either access mode (files only).
+
+        Returns
+        -------
+        list[RejectedRecord]
+            Frozen records: ``run_id``, ``reason``, ``origin`` (journal file or
+            ``"snapshot"``), ``kept_at`` (the saved line or the snapshot) and
+            ``rejected_at`` (ISO 8601, UTC).
+
+        Examples
+        --------
+        >>> for item in tracker.rejected_records():  # doctest: +SKIP
+        ...     print(item.run_id, item.reason)
+        """
+        return list_rejected(self._services.layout)
 
     def close(self) -> None:
         """Bring the SQL store up to date and release resources. Safe to call twice."""

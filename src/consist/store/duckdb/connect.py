@@ -12,6 +12,11 @@ never migrates. Several read-only openers may share the file across processes.
 Inside one process DuckDB refuses a read-only and a read-write connection at the same
 time ("different configuration"); that clears as soon as the other session closes,
 so it is retried like another process's lock.
+
+A file that exists but is not a readable database raises StoreCorrupt from a read
+session; a write session moves it aside and starts a new one (recover.py), and says
+why it created the database (``take_created``: "missing" or "corrupt ..."), so the
+caller can rebuild it from the snapshots.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from consist.errors import StoreError
-from consist.store.base import StoreBusy
-from consist.store.duckdb.gate import gate
+from consist.store.base import StoreBusy, StoreCorrupt
+from consist.store.duckdb.gate import gate, gate_path
 from consist.store.duckdb.migrate import ensure_schema, read_version, refuse_newer
+from consist.store.duckdb.recover import corrupt_error, is_corruption, set_aside_file
 from consist.store.duckdb.schema import SCHEMA_VERSION
 
 T = TypeVar("T")
@@ -74,7 +80,13 @@ class DuckDBConnector:
         self._lock_timeout = lock_timeout
         self._local = threading.local()
         self._thread_lock = threading.Lock()
+        self._created: str | None = None
         _live_connectors.add(self)
+
+    def take_created(self) -> str | None:
+        """Why the last write session created the database (then forgotten), or None."""
+        created, self._created = self._created, None
+        return created
 
     def _reset_after_fork(self) -> None:
         # A fork taken while another thread held a session (e.g. the background sync)
@@ -102,10 +114,13 @@ class DuckDBConnector:
             yield existing
             return
         wait = self._lock_timeout if timeout is None else timeout
-        with self._turn(blocking, wait), self._gate(exclusive=True, blocking=blocking, wait=wait):
-            conn = self._open_write(blocking, wait)
-            with self._held(conn, writable=True):
-                yield conn
+        with self._turn(blocking, wait):
+            # Read before the gate creates it: a sidecar means Consist wrote this file.
+            ours = os.path.exists(gate_path(self.db_path))
+            with self._gate(exclusive=True, blocking=blocking, wait=wait):
+                conn = self._open_write_healing(blocking, wait, ours=ours)
+                with self._held(conn, writable=True):
+                    yield conn
 
     @contextmanager
     def read_session(self) -> Iterator[Any | None]:
@@ -115,9 +130,11 @@ class DuckDBConnector:
             yield existing
             return
         with self._turn(True, self._lock_timeout):
+            # With a sidecar, the shared gate below keeps every Consist writer out.
+            gated = os.path.exists(gate_path(self.db_path))
             with self._gate(exclusive=False, blocking=True, wait=self._lock_timeout):
-                conn = self._open_read()
-                found = None if conn is None else read_version(conn)
+                conn = self._open_read(gated=gated)
+                found = None if conn is None else self._read_version(conn)
                 if conn is not None and found == SCHEMA_VERSION:
                     with self._held(conn, writable=False):
                         yield conn
@@ -150,6 +167,17 @@ class DuckDBConnector:
                 conn = self._open_write(True, self._lock_timeout)
                 with self._held(conn, writable=True):
                     yield conn
+
+    def _read_version(self, conn: Any) -> int | None:
+        import duckdb
+
+        try:
+            return read_version(conn)
+        except duckdb.Error as exc:
+            conn.close()
+            if is_corruption(exc):  # a truncated file may fail only on its first read
+                raise corrupt_error(self.db_path, exc) from exc
+            raise
 
     @contextmanager
     def _turn(self, blocking: bool, wait: float) -> Iterator[None]:
@@ -187,44 +215,79 @@ class DuckDBConnector:
             self._local.conn = None
             conn.close()
 
+    def _open_write_healing(self, blocking: bool, timeout: float, *, ours: bool) -> Any:
+        """Open read-write (under the exclusive gate); a corrupt file of ours is moved
+        aside and a new database started, noting why (see take_created)."""
+        try:
+            size: int | None = os.path.getsize(self.db_path)
+        except OSError:
+            size = None
+        try:
+            conn = self._open_write(blocking, timeout)
+        except StoreCorrupt as exc:
+            if not (ours or size == 0):
+                raise  # not a file Consist wrote: leave it to the user
+            aside = set_aside_file(self.db_path)
+            conn = self._open_write(blocking, timeout)
+            self._created = (
+                f"the database file was corrupt ({exc.cause}); it was moved aside to {aside}"
+            )
+            return conn
+        if size is None:
+            self._created = "the database file was missing"
+        return conn
+
     def _open_write(self, blocking: bool, timeout: float) -> Any:
         import duckdb
 
         directory = os.path.dirname(self.db_path)
         if directory:
             os.makedirs(directory, exist_ok=True)
-        conn = self._connect(lambda: duckdb.connect(self.db_path), blocking, timeout)
+        # Under the exclusive gate no Consist process can be creating the file.
+        conn = self._connect(lambda: duckdb.connect(self.db_path), blocking, timeout, gated=True)
         try:
             # Every session: the file may have been deleted or replaced meanwhile. At the
             # current version this is one SELECT, far cheaper than the connect itself.
             ensure_schema(conn, self.db_path)
+        except duckdb.Error as exc:
+            conn.close()
+            if is_corruption(exc):
+                raise corrupt_error(self.db_path, exc) from exc
+            raise
         except BaseException:
             conn.close()
             raise
         return conn
 
-    def _open_read(self) -> Any | None:
+    def _open_read(self, *, gated: bool) -> Any | None:
         import duckdb
 
         if not os.path.exists(self.db_path):
             return None
         try:
             return self._connect(
-                lambda: duckdb.connect(self.db_path, read_only=True), True, self._lock_timeout
+                lambda: duckdb.connect(self.db_path, read_only=True),
+                True,
+                self._lock_timeout,
+                gated=gated,
             )
         except StoreError as exc:
             if "does not exist" in str(exc.cause):
                 return None  # deleted between the check and the open
             raise
 
-    def _connect(self, connect: Callable[[], Any], blocking: bool, timeout: float) -> Any:
+    def _connect(
+        self, connect: Callable[[], Any], blocking: bool, timeout: float, *, gated: bool
+    ) -> Any:
         import duckdb
 
         try:
             return call_while_locked(
-                connect, db_path=self.db_path, timeout=timeout, blocking=blocking
+                connect, db_path=self.db_path, timeout=timeout, blocking=blocking, gated=gated
             )
         except duckdb.Error as exc:
+            if is_corruption(exc) and not _is_lock_error(exc):
+                raise corrupt_error(self.db_path, exc) from exc
             raise StoreError(
                 f"Could not open the DuckDB store {self.db_path}.",
                 cause=str(exc),
@@ -234,12 +297,18 @@ class DuckDBConnector:
 
 
 def call_while_locked(
-    call: Callable[[], T], *, db_path: str, timeout: float, blocking: bool = True
+    call: Callable[[], T],
+    *,
+    db_path: str,
+    timeout: float,
+    blocking: bool = True,
+    gated: bool = False,
 ) -> T:
     """Return ``call()``, retrying while another process holds (or creates) the file.
 
-    Raises StoreBusy at once when not blocking, StoreError after ``timeout`` seconds,
-    and any other error of ``call`` unchanged.
+    ``gated``: the caller holds the gate, so no Consist process is creating the file
+    and an empty one is not waited for. Raises StoreBusy at once when not blocking,
+    StoreError after ``timeout`` seconds, and any other error of ``call`` unchanged.
     """
     deadline = time.monotonic() + timeout
     delay = 0.002
@@ -247,7 +316,7 @@ def call_while_locked(
         try:
             return call()
         except Exception as exc:
-            if not (_is_lock_error(exc) or _is_being_created(exc, db_path)):
+            if not (_is_lock_error(exc) or (not gated and _is_being_created(exc, db_path))):
                 raise
             if not blocking:
                 raise StoreBusy(db_path) from exc

@@ -22,12 +22,13 @@ from typing import Any
 import duckdb
 
 from consist.errors import StoreError
-from consist.store.duckdb.schema import DDL, SCHEMA_VERSION
+from consist.store.duckdb.schema import DDL, GENERATION_DDL, SCHEMA_VERSION
 
 #: version -> statements that upgrade a database from version - 1. Append only.
 STEPS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE runs ADD COLUMN IF NOT EXISTS cache_decision JSON",),
     3: ("ALTER TABLE runs ADD COLUMN IF NOT EXISTS owner JSON",),
+    4: (GENERATION_DDL,),
 }
 
 _ATTEMPTS = 5

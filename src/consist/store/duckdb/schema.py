@@ -12,7 +12,7 @@ lookups we make in milliseconds at 100k runs, and ART indexes slow every upsert.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 RUN_COLUMNS: dict[str, str] = {
     "id": "VARCHAR",
@@ -66,6 +66,14 @@ LINK_COLUMNS: dict[str, str] = {
 }
 
 
+# Snapshot generations (run_dir marker ids) the database was built from (schema
+# version 4); see persist/heal.py for how they decide a rebuild.
+GENERATION_DDL = (
+    "CREATE TABLE IF NOT EXISTS consist_generation "
+    "(generation VARCHAR PRIMARY KEY, recorded_at TIMESTAMP)"
+)
+
+
 def _table(name: str, columns: dict[str, str], primary_key: str) -> str:
     body = ", ".join(f'"{column}" {kind}' for column, kind in columns.items())
     return f"CREATE TABLE IF NOT EXISTS {name} ({body}, PRIMARY KEY ({primary_key}))"
@@ -78,4 +86,5 @@ DDL = (
     _table("run_artifacts", LINK_COLUMNS, "run_id, artifact_id, direction"),
     # How far each pending-journal file has been copied in (see persist/journal.py).
     "CREATE TABLE IF NOT EXISTS consist_journal (file VARCHAR PRIMARY KEY, consumed BIGINT)",
+    GENERATION_DDL,
 )

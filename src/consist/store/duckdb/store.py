@@ -4,20 +4,33 @@ Reads open the file read-only unless a session of this thread is already open, s
 a read never creates the file, never takes the write lock and runs beside other
 readers; writes open it read-write in short sessions. A store built with
 ``read_only=True`` refuses every write with a StoreError.
+
+Given a RejectedRecords sink, ``record_runs`` and ``catch_up`` isolate records
+DuckDB refuses (write.upsert_isolating) and set unreadable journal lines aside.
+``lineage`` reads the ``consist_generation`` table and why the session created the
+file (connect.py), for persist/sync.py's self-healing.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
 from consist.fs.layout import RunLayout
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
-from consist.store.base import PendingRecords, RecordDecoder, RunQuery
+from consist.store.base import (
+    PendingRecords,
+    RecordDecoder,
+    RejectedRecords,
+    RunQuery,
+    StoreLineage,
+)
 from consist.store.duckdb import read, write
 from consist.store.duckdb.connect import DuckDBConnector, call_while_locked
 
@@ -50,11 +63,26 @@ class DuckDBStore:
         with self._connector.read_session():
             yield
 
-    def record_runs(self, records: Sequence[ConsistRecord]) -> None:
+    def record_runs(
+        self, records: Sequence[ConsistRecord], *, rejected: RejectedRecords | None = None
+    ) -> None:
         with self._connector.session() as conn:
-            write.upsert_records(conn, records, self._layout.state_dir)
+            if rejected is None:
+                write.upsert_records(conn, records, self._layout.state_dir)
+                return
 
-    def catch_up(self, pending: PendingRecords, decode: RecordDecoder) -> int:
+            def reject(record: ConsistRecord, reason: str) -> None:
+                rejected.set_aside(record.run.id, reason, "snapshot", None)
+
+            write.upsert_isolating(conn, records, self._layout.state_dir, reject)
+
+    def catch_up(
+        self,
+        pending: PendingRecords,
+        decode: RecordDecoder,
+        *,
+        rejected: RejectedRecords | None = None,
+    ) -> int:
         """Copy runs listed in the pending journal into the store; return how many.
 
         Scanning and committing happen in one write session, so they see one lock holder.
@@ -63,18 +91,59 @@ class DuckDBStore:
             consumed = write.read_journal_offsets(conn)
             chunks = pending.scan(consumed)
             # One process writes a run's lines in order, so the last line of a run wins.
-            by_id = {}
+            by_id: dict[str, tuple[ConsistRecord, str, bytes]] = {}
             for chunk in chunks:
                 for line in chunk.lines:
-                    record = decode(line)
+                    try:
+                        record = decode(line)
+                    except Exception as exc:
+                        if rejected is None:
+                            raise
+                        reason = f"unreadable journal line: {type(exc).__name__}: {exc}"
+                        rejected.set_aside(_guess_run_id(line), reason, chunk.name, line)
+                        continue
                     if record is not None:
-                        by_id[record.run.id] = record
-            records = list(by_id.values())
+                        by_id[record.run.id] = (record, chunk.name, line)
+            records = [item[0] for item in by_id.values()]
             offsets = {chunk.name: chunk.end_offset for chunk in chunks}
-            write.upsert_records(conn, records, self._layout.state_dir, offsets)
+            scratch = self._layout.state_dir
+            if rejected is None:
+                write.upsert_records(conn, records, scratch, offsets)
+                stored = len(records)
+            else:
+
+                def reject(record: ConsistRecord, reason: str) -> None:
+                    _, origin, line = by_id[record.run.id]
+                    rejected.set_aside(record.run.id, reason, origin, line)
+
+                stored = write.upsert_isolating(conn, records, scratch, reject, offsets)
             consumed.update(offsets)
             write.forget_journal_files(conn, pending.remove_consumed(consumed))
-            return len(records)
+            return stored
+
+    def lineage(self) -> StoreLineage:
+        created = self._connector.take_created()
+        with self._connector.read_session() as conn:
+            if conn is None:
+                return StoreLineage(frozenset(), created=created, empty=True)
+            # One query: this runs in every write session and every checked read.
+            rows = conn.execute(
+                "SELECT generation, (SELECT count(*) FROM (SELECT 1 FROM runs LIMIT 1)) "
+                "FROM (SELECT NULL AS generation UNION ALL "
+                "SELECT generation FROM consist_generation)"
+            ).fetchall()
+            return StoreLineage(
+                frozenset(row[0] for row in rows if row[0] is not None),
+                created=created,
+                empty=rows[0][1] == 0,
+            )
+
+    def add_generation(self, generation: str) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        with self._connector.session() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO consist_generation VALUES (?, ?)", [generation, now]
+            )
 
     def _read(self, query: Callable[[Any], T], nothing: T) -> T:
         with self._connector.read_session() as conn:
@@ -113,3 +182,12 @@ class DuckDBStore:
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def _guess_run_id(line: bytes) -> str | None:
+    """The run id of a journal line that is not a valid record, if it names one."""
+    try:
+        run_id = json.loads(line)["run"]["id"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return run_id if isinstance(run_id, str) else None

@@ -3,15 +3,25 @@
 Rows go through a newline-delimited JSON file read by DuckDB's ``read_json``: one
 C-level bulk load instead of per-row parameter binding, which measured ~150x faster
 (2,000 runs: 13 ms vs 3.6 s with executemany).
+
+One bad record must not block the others (``upsert_isolating``): the batch is tried
+whole first (the fast path, one transaction); if DuckDB refuses its data, it is split
+in halves, each tried in its own transaction, down to the records that fail alone.
+Those are handed to ``reject``; the rest are stored, then the journal offsets commit
+(past the bad lines too). Only data errors are isolated: an I/O or lock error says
+nothing about a record and propagates.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+import duckdb
 
 from consist.fs.atomic import write_bytes_atomic
 from consist.model.run import ConsistRecord
@@ -60,6 +70,73 @@ def upsert_records(
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+#: Errors that mean "this data cannot be stored", as opposed to "the store failed".
+DATA_ERRORS: tuple[type[BaseException], ...] = (
+    duckdb.InvalidInputException,
+    duckdb.ConversionException,
+    duckdb.OutOfRangeException,
+    duckdb.TypeMismatchException,
+    duckdb.ConstraintException,
+    UnicodeError,
+    ValueError,
+    TypeError,
+    OverflowError,
+    RecursionError,
+)
+
+_SCRATCH_FILE = re.compile(r' in file "[^"]*upsert-[^"]*"')
+
+#: Called with (record, reason) for each record that cannot be stored.
+RejectRecord = Callable[[ConsistRecord, str], None]
+
+
+def upsert_isolating(
+    conn: Any,
+    records: Sequence[ConsistRecord],
+    scratch_dir: str,
+    reject: RejectRecord,
+    journal_offsets: dict[str, int] | None = None,
+) -> int:
+    """Like :func:`upsert_records`, but records the store refuses go to ``reject``
+    instead of failing the batch (see the module doc); return how many were stored."""
+    try:
+        upsert_records(conn, records, scratch_dir, journal_offsets)
+        return len(records)
+    except DATA_ERRORS:
+        pass  # find the culprits below; the rolled-back batch left nothing behind
+    stored = _store_halves(conn, list(records), scratch_dir, reject)
+    upsert_records(conn, [], scratch_dir, journal_offsets)
+    return stored
+
+
+def _store_halves(
+    conn: Any, records: list[ConsistRecord], scratch_dir: str, reject: RejectRecord
+) -> int:
+    # Halves in order, so the last record of a run still wins, as in one batch.
+    if len(records) == 1:
+        try:
+            upsert_records(conn, records, scratch_dir)
+            return 1
+        except DATA_ERRORS as exc:
+            reject(records[0], f"{type(exc).__name__}: {_first_line(exc)}")
+            return 0
+    middle = len(records) // 2
+    stored = 0
+    for half in (records[:middle], records[middle:]):
+        try:
+            upsert_records(conn, half, scratch_dir)
+            stored += len(half)
+        except DATA_ERRORS:
+            stored += _store_halves(conn, half, scratch_dir, reject)
+    return stored
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    # The scratch file's name says nothing about the record (and differs every time).
+    return _SCRATCH_FILE.sub("", text.splitlines()[0]) if text else repr(exc)
 
 
 def _bulk_upsert(
