@@ -10,7 +10,10 @@ then only ever sees one writer, or only readers, and its own lock (still retried
 connect.py) is left to guard against other programs (a DuckDB shell on the file).
 
 flock locks belong to the open file description, so two sessions of one process (two
-trackers) exclude each other too, and the OS drops the lock when the holder dies. A
+trackers) exclude each other too, and the OS drops the lock when the holder dies. Writers
+go first: a writer holds a turnstile (``<db_path>.gate.turn``) while it waits for and
+holds the gate, and a reader passes through the turnstile before it takes the gate, so a
+reader polling in a loop cannot keep a writer out (flock itself is not fair). A
 read-only session never creates the sidecar: without one, no Consist writer has used
 the file, and it proceeds ungated.
 """
@@ -36,10 +39,13 @@ def gate_path(db_path: str) -> str:
 def gate(db_path: str, *, exclusive: bool, blocking: bool, timeout: float) -> Iterator[None]:
     """Hold the gate of ``db_path`` for the block (see the module docstring)."""
     path = gate_path(db_path)
+    turn = path + ".turn"
     try:
         if exclusive:
+            turn_fd = os.open(turn, os.O_RDWR | os.O_CREAT, 0o644)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         else:
+            turn_fd = os.open(turn, os.O_RDONLY)
             fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
         if exclusive:
@@ -47,10 +53,20 @@ def gate(db_path: str, *, exclusive: bool, blocking: bool, timeout: float) -> It
         yield  # never written by Consist: nothing to wait for
         return
     try:
-        _lock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, db_path, blocking, timeout)
+        if exclusive:
+            # Holding the turnstile stops new readers, so a writer waits only for the
+            # readers already in: flock is not fair, and a polling reader would
+            # otherwise starve a writer for as long as it polls.
+            _lock(turn_fd, fcntl.LOCK_EX, db_path, blocking, timeout)
+            _lock(fd, fcntl.LOCK_EX, db_path, blocking, timeout)
+        else:
+            _lock(turn_fd, fcntl.LOCK_SH, db_path, blocking, timeout)  # pass through
+            fcntl.flock(turn_fd, fcntl.LOCK_UN)
+            _lock(fd, fcntl.LOCK_SH, db_path, blocking, timeout)
         yield
     finally:
-        os.close(fd)  # releases the lock
+        os.close(fd)  # releases the locks
+        os.close(turn_fd)
 
 
 def _lock(fd: int, mode: int, db_path: str, blocking: bool, timeout: float) -> None:
