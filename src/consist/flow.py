@@ -196,16 +196,21 @@ def run_function(
     executor.check(request)
     active = begin(services, request)
     value = None
-    with activate(active):
-        if not active.cache_hit:
-            active.advance(RunPhase.EXECUTING)
-            try:
-                value = executor.execute(request, active.resolved)
-                active.capture.log_returns(value, request.output.keys, request.output.mismatch)
-            except BaseException as exc:
-                end(services, active, RunStatus.FAILED, exc)
-                raise
-        end(services, active, RunStatus.COMPLETED)
+    try:
+        with activate(active):
+            if not active.cache_hit:
+                active.advance(RunPhase.EXECUTING)
+                try:
+                    value = executor.execute(request, active.resolved)
+                    active.capture.log_returns(value, request.output.keys, request.output.mismatch)
+                except BaseException as exc:
+                    end(services, active, RunStatus.FAILED, exc)
+                    raise
+            end(services, active, RunStatus.COMPLETED)
+    except BaseException as exc:
+        if active.final is None:  # the activation failed: no end ran, the lock is held
+            end(services, active, RunStatus.FAILED, exc)
+        raise
     return RunResult(active.run, dict(active.outputs), active.cache_hit, value)
 
 

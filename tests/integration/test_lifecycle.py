@@ -239,3 +239,24 @@ def test_output_policy_warnings_point_at_the_users_line(tracker: Tracker) -> Non
         with tracker.trace("warned-trace", outputs=["never"]):
             pass
     assert caught[0].filename == caught_trace[0].filename == __file__
+
+
+@contextmanager
+def _refusing_activation(active: flow.ActiveRun) -> Iterator[flow.ActiveRun]:
+    raise RunStateError("another run is active", fix="-")
+    yield active  # pragma: no cover
+
+
+def test_a_failed_activation_ends_the_run_and_releases_its_lock(tmp_path: Path) -> None:
+    services = build_services(TrackerConfig(run_dir=tmp_path / "runs", db_path=None))
+    call = {"fn": fails, "run_id": "refused", "config": {"k": 1}}
+    with pytest.raises(RunStateError):
+        flow.run_function(services, build.request_from_run(call), _refusing_activation,
+                          ToyExecutor())  # fmt: skip
+    record = services.sync.find_record("refused")
+    assert record is not None and record.run.status == "failed"
+    # The signature's lock was released: the same signature runs at once, not blocked.
+    again = {"fn": fails, "run_id": "again", "config": {"k": 1}}
+    executor = ToyExecutor()
+    flow.run_function(services, build.request_from_run(again), _no_activation, executor)
+    assert executor.executed == [("again", [])]
