@@ -17,6 +17,7 @@ used is recorded on the run, so a fallback is visible, never silent in the data.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 import subprocess
@@ -29,6 +30,7 @@ from typing import Any
 
 import blake3
 
+from consist.errors import MissingInputError
 from consist.identity.canonical import digest_bytes
 from consist.identity.files import FileDigester
 from consist.options import CodeIdentityMode
@@ -86,6 +88,21 @@ def compute_code_identity(
     return CodeIdentity(identity.mode, combined, identity.git_commit, identity.git_dirty)
 
 
+def _module_file_digest(source_file: str | None, digester: FileDigester) -> str | None:
+    """Digest of a source file (one stat when unchanged), or None when it is not a file."""
+    if not source_file:
+        return None
+    try:
+        return digester.digest(source_file, what="code")
+    except (MissingInputError, IsADirectoryError):
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _module_digest(file_digest: str) -> str:
+    return digest_bytes(f"module:{file_digest}".encode())
+
+
 def _base_identity(
     mode: CodeIdentityMode,
     fn: Callable[..., Any] | None,
@@ -105,9 +122,9 @@ def _base_identity(
             )
         mode = CodeIdentityMode.CALLABLE_MODULE
     if mode is CodeIdentityMode.CALLABLE_MODULE:
-        if source_file and os.path.isfile(source_file):
-            file_digest = digester.digest(source_file, what="code")
-            return CodeIdentity(mode.value, digest_bytes(f"module:{file_digest}".encode()))
+        file_digest = _module_file_digest(source_file, digester)
+        if file_digest is not None:
+            return CodeIdentity(mode.value, _module_digest(file_digest))
         mode = CodeIdentityMode.CALLABLE_SOURCE
     if fn is not None:
         return CodeIdentity(mode.value, _callable_source_digest(fn))

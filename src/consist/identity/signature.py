@@ -60,6 +60,11 @@ class RunIdentity:
         }
 
 
+# Same output as json.dumps(payload, separators=(",", ":")), without building an encoder
+# per call (it is on every run's path).
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def compute_signature(
     *,
     code_digest: str,
@@ -83,4 +88,4 @@ def compute_signature(
         ["cache_version", cache_version],
         ["cache_epoch", cache_epoch],
     ]
-    return digest_bytes(json.dumps(payload, separators=(",", ":")).encode())
+    return digest_bytes(_ENCODER.encode(payload).encode())
