@@ -51,15 +51,8 @@ def check_ext(ext: str | None, parameter: str = "ext") -> str:
     """The suffix for ``ext`` (``"csv"`` or ``".csv"`` -> ``".csv"``; ``None`` -> ``""``)."""
     if ext is None or ext == "":
         return ""
-    if not isinstance(ext, str) or "\x00" in ext or any(s in ext for s in _SEPARATORS):
-        raise PathEscapeError(
-            f"{parameter}={ext!r} is not a file suffix.",
-            fix=f"Pass {parameter} as a plain suffix such as 'csv' or 'parquet'.",
-            parameter=parameter,
-            value=repr(ext),
-        )
-    suffix = ext.lstrip(".")
-    if not suffix:
+    suffix = ext.lstrip(".") if isinstance(ext, str) else ""
+    if not suffix or "\x00" in suffix or any(s in suffix for s in _SEPARATORS):
         raise PathEscapeError(
             f"{parameter}={ext!r} is not a file suffix.",
             fix=f"Pass {parameter} as a plain suffix such as 'csv' or 'parquet'.",
