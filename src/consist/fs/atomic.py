@@ -65,11 +65,19 @@ def link_atomic(source: str | Path, target: str | Path) -> None:
 
 def read_bytes_or_none(path: str | Path) -> bytes | None:
     """Return the file's bytes, or None when it does not exist."""
+    # os.open, not open(): a miss of the cache index is a failed open on every run, and
+    # the io layer's file object costs more than the syscall itself.
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        fd = os.open(path, os.O_RDONLY)
     except (FileNotFoundError, NotADirectoryError):
         return None
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 def unlink_quietly(path: str) -> None:
