@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import PurePath
@@ -16,6 +15,7 @@ from consist.identity.canonical import digest_bytes
 from consist.identity.files import FileDigester
 from consist.identity.inputs import ProducerLookup, ResolvedInput, resolve_input
 from consist.model.artifact import Artifact
+from consist.model.ids import random_hex
 
 
 def utc_now() -> str:
@@ -113,7 +113,7 @@ def output_artifact(
             )
         content_hash = digest
     return Artifact(
-        id=uuid.uuid4().hex,
+        id=random_hex(128),  # the 32 hex characters of a uuid4().hex, cheaper
         key=key,
         uri=layout.to_uri(abs_path),
         driver=driver or driver_for_path(abs_path),

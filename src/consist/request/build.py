@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-import random
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from consist.errors import ConfigError, UnknownKeywordError
+from consist.model.ids import random_hex
 from consist.model.limits import (
     validate_meta,
     validate_name,
@@ -56,9 +56,7 @@ _DEFAULT_POLICY = OutputPolicyOptions()
 def new_run_id(name: str) -> str:
     """A readable, collision-free run id: ``<name>-<UTC time>-<random>``."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    # random (seeded from os.urandom, and again in every forked child) is ~100x cheaper
-    # here than os.urandom, whose getrandom() call costs ~20 us on some VMs.
-    return f"{name}-{stamp}-{random.getrandbits(48):012x}"
+    return f"{name}-{stamp}-{random_hex(48)}"
 
 
 def check_keywords(given: Iterable[str], allowed: Iterable[str], where: str) -> None:
