@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from consist.fs.atomic import unlink_quietly
 from consist.fs.layout import RunLayout
+from consist.persist.liveness import pid_gone
 
 _HOST = socket.gethostname().replace("-", "_") or "host"
 
@@ -162,10 +163,4 @@ def _owner_gone(name: str) -> bool:
         pid = int(rest.split("-", 1)[0])
     except ValueError:
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return pid_gone(pid) is not None

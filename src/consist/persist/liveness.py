@@ -32,8 +32,8 @@ from consist.settings import ABANDON_AFTER_SECONDS, HEARTBEAT_SECONDS
 HOST = socket.gethostname() or "host"
 
 
-def process_start(pid: int) -> int | None:
-    """Start time of ``pid`` in clock ticks since boot (Linux /proc), or None."""
+def _proc_stat(pid: int) -> tuple[bytes, int | None] | None:
+    """(state, start time in clock ticks since boot) of ``pid`` from Linux /proc, or None."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             data = handle.read()
@@ -41,12 +41,30 @@ def process_start(pid: int) -> int | None:
         return None
     # The command name (field 2) may hold spaces and parentheses: fields follow the last ")".
     fields = data[data.rfind(b")") + 2 :].split()
-    if fields[:1] == [b"Z"]:
-        return None  # a zombie: dead, only not reaped yet
     try:
-        return int(fields[19])  # field 22 of stat(5): starttime
+        return fields[0], int(fields[19])  # fields 3 and 22 of stat(5): state, starttime
     except (IndexError, ValueError):
-        return None
+        return (fields[0] if fields else b"?"), None
+
+
+def process_start(pid: int) -> int | None:
+    """Start time of a live ``pid`` in clock ticks since boot (Linux /proc), or None."""
+    stat = _proc_stat(pid)
+    return None if stat is None or stat[0] == b"Z" else stat[1]
+
+
+def pid_gone(pid: int, started: int | None = None) -> str | None:
+    """Why process ``pid`` of this host is gone (dead, a zombie, or a reused pid: one that
+    started at another time than ``started``), or None while it may be alive."""
+    stat = _proc_stat(pid)
+    if stat is None:  # no such /proc entry, or no /proc at all: ask the kernel
+        return None if _pid_alive(pid) else "is gone"
+    state, start = stat
+    if state == b"Z":
+        return "is gone"  # dead, only not reaped yet
+    if started is not None and start is not None and start != started:
+        return "is gone (its pid was reused)"
+    return None
 
 
 class Liveness:
@@ -112,12 +130,9 @@ class Liveness:
         if host == HOST and isinstance(pid, int):
             if self._owner is not None and owner.get("heartbeat") == self._owner["heartbeat"]:
                 return None  # this process
-            started = process_start(pid)
-            if started is None and (_is_zombie(pid) or not _pid_alive(pid)):
-                return f"process {pid} on {host} is gone"
-            if started is not None and owner.get("started") not in (None, started):
-                return f"process {pid} on {host} is gone (its pid was reused)"
-            return None
+            started = owner.get("started")
+            why = pid_gone(pid, started if isinstance(started, int) else None)
+            return None if why is None else f"process {pid} on {host} {why}"
         beat = os.path.join(self._dir, str(owner.get("heartbeat")))
         try:
             age = time.time() - os.stat(beat).st_mtime
@@ -126,15 +141,6 @@ class Liveness:
         if age > ABANDON_AFTER_SECONDS:
             return f"process {pid} on {host} sent no heartbeat for {age:.0f} s"
         return None
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return False
-    return data[data.rfind(b")") + 2 :][:1] == b"Z"
 
 
 def _pid_alive(pid: int) -> bool:
