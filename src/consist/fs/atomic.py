@@ -25,6 +25,29 @@ def _temp_name(path: str) -> str:
 def write_bytes_atomic(path: str | Path, data: bytes, *, make_parents: bool = True) -> None:
     """Write ``data`` to ``path`` so readers see either the old or the new content."""
     target = os.fspath(path)
+    tmp = _write_temp(target, data, make_parents)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        unlink_quietly(tmp)
+        raise
+
+
+def write_bytes_if_absent(path: str | Path, data: bytes) -> bool:
+    """Create ``path`` with ``data`` unless it exists; never replaces a file. Readers see
+    the whole file or none. Returns whether this call created it."""
+    target = os.fspath(path)
+    tmp = _write_temp(target, data, True)
+    try:
+        os.link(tmp, target)  # unlike a rename, fails on an existing target
+    except FileExistsError:
+        return False
+    finally:
+        unlink_quietly(tmp)
+    return True
+
+
+def _write_temp(target: str, data: bytes, make_parents: bool) -> str:
     tmp = _temp_name(target)
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -37,11 +60,7 @@ def write_bytes_atomic(path: str | Path, data: bytes, *, make_parents: bool = Tr
         os.write(fd, data)
     finally:
         os.close(fd)
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        unlink_quietly(tmp)
-        raise
+    return tmp
 
 
 def link_atomic(source: str | Path, target: str | Path) -> None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 
-from consist.fs.atomic import link_atomic, unlink_quietly, write_bytes_atomic
+from consist.fs.atomic import link_atomic, write_bytes_atomic, write_bytes_if_absent
 from consist.fs.layout import RunLayout
 from consist.model.run import ConsistRecord, RunStatus
 from consist.persist.journal import PendingJournal
@@ -40,14 +40,8 @@ def materialize(layout: RunLayout, record: ConsistRecord, line: bytes) -> None:
         return
     if os.path.exists(path):
         return
-    temp = f"{path}.{os.getpid()}.materialize.tmp"
-    write_bytes_atomic(temp, line)
-    try:
-        os.link(temp, path)  # fails when a snapshot appeared meanwhile: that one wins
-    except FileExistsError:
-        pass
-    finally:
-        unlink_quietly(temp)
+    # Never replaces: a final snapshot the run wrote at its end wins over an older line.
+    write_bytes_if_absent(path, line)
 
 
 def point_latest(layout: RunLayout, record: ConsistRecord) -> bool:

@@ -177,9 +177,7 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
         if self._closed:
             return
         self._closed = True
-        self._services.completed.steps.flush()
-        self._services.sync.sync_at_exit()
-        self._services.liveness.stop()
+        self._finish_writing()
         self._services.store.close()
         self._engine = None
         atexit.unregister(self._sync_at_exit)
@@ -202,6 +200,11 @@ class Tracker(RunMethods, ArtifactMethods, QueryMethods):
 
     def _sync_at_exit(self) -> None:
         if not self._closed:
-            self._services.completed.steps.flush()
-            self._services.sync.sync_at_exit()
-            self._services.liveness.stop()
+            self._finish_writing()
+
+    def _finish_writing(self) -> None:
+        """What close() and interpreter exit both owe: step-index links, the store's
+        last journal lines (and consist.json), the heartbeat's end."""
+        self._services.completed.steps.flush()
+        self._services.sync.sync_at_exit()
+        self._services.liveness.stop()
