@@ -169,7 +169,12 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
     try:
         if found.outcome is CacheOutcome.DEMOTED:
             services.completed.forget(signature)  # its outputs are gone
-        decision = explain_lookup(found, active.record, services.completed.steps)
+        # A miss's record is built once: compared with the step's last run, then journaled
+        # (it shares the Run object, so the decision set below is in the journaled line).
+        started = active.record() if found.hit is None else None
+        decision = explain_lookup(
+            found, lambda: started or active.record(), services.completed.steps
+        )
         run.cache_decision = decision.to_dict()
         if found.hit is not None:
             active.release_lock()
@@ -177,8 +182,8 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
             run.cache_hit = True
             run.reused_run_id = found.hit.run.id
             capture.outputs.update((a.key, a) for a in found.hit.outputs)
-        elif active.persist:
-            services.recorder.record_started(active.record())
+        elif started is not None and active.persist:
+            services.recorder.record_started(started)
     except BaseException:
         active.release_lock()
         raise
