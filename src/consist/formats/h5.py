@@ -4,7 +4,8 @@ Rules:
 - A *table* of a container is either a group pandas wrote (it carries a ``pandas_type``
   attribute, e.g. ``df.to_hdf(path, key="households")``; its inner datasets are not tables
   of their own) or a plain dataset outside such a group. Tables are named by their full
-  HDF5 path with the leading slash (``"/2025/households"``) and listed in file order.
+  HDF5 path with the leading slash (``"/2025/households"``) and listed depth-first in the
+  order HDF5 lists a group's members (by name, unless the file tracks creation order).
 - A table's content hash is BLAKE3 over, for each dataset of the table in path order (the
   PyTables search index ``_i_*`` excluded, it is derived data): its relative name, dtype,
   shape, then its values read ``chunk_rows`` rows at a time (default 65,536), so memory stays
@@ -82,7 +83,7 @@ def _info(node: Any, h5py: Any) -> TableInfo | None:
 
 
 def list_tables(path: str) -> list[TableInfo]:
-    """Every table of the HDF5 file at ``path``, in file order."""
+    """Every table of the HDF5 file at ``path``, depth-first in HDF5's member order."""
     h5py = import_h5py("Discovering the tables of an HDF5 file")
     found: list[TableInfo] = []
 

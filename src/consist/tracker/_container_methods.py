@@ -72,7 +72,7 @@ class ContainerMethods(ArtifactMethods):
         Returns
         -------
         tuple[Artifact, list[Artifact]]
-            The container artifact and the table artifacts, in file order.
+            The container artifact and the table artifacts (depth-first, by name).
 
         Examples
         --------
