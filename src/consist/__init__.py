@@ -19,6 +19,9 @@ _EXPORTS: dict[str, str] = {
     # module-level helpers on the current tracker
     "log_artifact": "consist.api",
     "log_artifacts": "consist.api",
+    "log_dataframe": "consist.api",
+    "load": "consist.api",
+    "load_df": "consist.api",
     "log_input": "consist.api",
     "log_meta": "consist.api",
     "log_output": "consist.api",
@@ -73,8 +76,11 @@ def __dir__() -> list[str]:
 if _TYPE_CHECKING:
     from consist.api import (
         current_tracker,
+        load,
+        load_df,
         log_artifact,
         log_artifacts,
+        log_dataframe,
         log_input,
         log_meta,
         log_output,

@@ -73,3 +73,52 @@ def run(fn: Any = None, name: str | None = None, **kwargs: Unpack[RunKwargs]) ->
 def trace(name: str, **kwargs: Unpack[TraceKwargs]) -> Any:
     """``Tracker.trace`` on the current tracker."""
     return get_current_tracker().trace(name, **kwargs)
+
+
+def load(artifact: Any, tracker: Tracker | None = None, **kwargs: Any) -> Any:
+    """Load an artifact (or a file path) as its natural object.
+
+    A DuckDB relation for tables (csv, tsv, parquet, json, feather), an ``xarray.Dataset``
+    for NetCDF / Zarr / OpenMatrix, a GeoDataFrame for spatial files, a DataFrame for an
+    HDF5 table. ``tracker`` resolves run_dir-relative URIs; it defaults to the current
+    tracker, and without one a path (or an artifact with a local path) still loads.
+
+    Examples
+    --------
+    >>> rel = consist.load(result.outputs["trips"])  # doctest: +SKIP
+    >>> rel.aggregate("sum(distance)").fetchall()  # doctest: +SKIP
+    """
+    from consist.formats.load import load_path, load_target
+
+    found = tracker if tracker is not None else _current_or_none()
+    if found is not None:
+        return found.load(artifact, **kwargs)
+    path, options = load_target(artifact, kwargs)
+    return load_path(path, **options)
+
+
+def load_df(artifact: Any, tracker: Tracker | None = None, **kwargs: Any) -> Any:
+    """Load an artifact (or a file path) as a pandas DataFrame.
+
+    Tables are read with pandas; gridded data (NetCDF, Zarr, OpenMatrix) becomes the
+    Dataset's ``to_dataframe()``; an HDF5 table its DataFrame.
+    """
+    from consist.formats.load import load_frame, load_target
+
+    found = tracker if tracker is not None else _current_or_none()
+    if found is not None:
+        return found._load_frame(artifact, **kwargs)
+    path, options = load_target(artifact, kwargs)
+    return load_frame(path, **options)
+
+
+def log_dataframe(df: Any, key: str, **kwargs: Any) -> Artifact:
+    """``Tracker.log_dataframe`` on the current tracker."""
+    return get_current_tracker().log_dataframe(df, key, **kwargs)
+
+
+def _current_or_none() -> Tracker | None:
+    try:
+        return get_current_tracker()
+    except RuntimeError:
+        return None

@@ -11,6 +11,10 @@ Rules:
 - Looking a driver up by an unknown name is an ``InvalidOptionError`` listing the known ones.
 - A DataFrame or Series returned by user code is written as parquet when pyarrow is
   installed, else as csv; a Series becomes a one-column frame first.
+- Beyond ``read`` (→ pandas DataFrame) a driver may ``load`` its *natural* object (a DuckDB
+  relation for tables, an ``xarray.Dataset`` for NetCDF / Zarr / OMX, a GeoDataFrame for
+  spatial files, an ``h5py.File`` for an HDF5 container) and ``describe`` a file's structure
+  as JSON-safe metadata. Drivers of optional formats import their library only when used.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from typing import Any
 from consist._libs.pandas import is_pandas_series
 from consist._libs.pyarrow import pyarrow_available
 from consist.errors import ConfigError, invalid_option
-from consist.formats import tabular
+from consist.formats import h5, netcdf, openmatrix, relation, spatial, tabular, zarr
 
-TableReader = Callable[[str], Any]
-TableWriter = Callable[[Any, str], None]
+TableReader = Callable[..., Any]
+TableWriter = Callable[..., None]
+Loader = Callable[..., Any]
+Describer = Callable[[str], dict[str, Any]]
 
 COMPRESSED_SUFFIXES = (".gz", ".bz2", ".zst", ".xz")
 
@@ -39,14 +45,18 @@ class Driver:
     ----------
     name: the name recorded on artifacts (``Artifact.driver``).
     suffixes: suffixes it claims, lower-case with the dot; the first is used when writing.
-    read: path → DataFrame, for formats that load as a table.
-    write: (DataFrame, path) → None, for formats Consist can write a table to.
+    read: (path, **options) → DataFrame, for formats that load as a table.
+    write: (DataFrame, path, **options) → None, for formats Consist can write a table to.
+    load: (path, **options) → the format's natural object; ``read`` when not given.
+    describe: path → JSON-safe structure metadata (variables, matrices, layers...).
     """
 
     name: str
     suffixes: tuple[str, ...]
     read: TableReader | None = None
     write: TableWriter | None = None
+    load: Loader | None = None
+    describe: Describer | None = None
 
 
 class DriverRegistry:
@@ -160,10 +170,46 @@ def _suffix(path: str) -> str | None:
 
 DRIVERS = DriverRegistry(
     [
-        Driver("csv", (".csv",), tabular.read_csv, tabular.write_csv),
-        Driver("tsv", (".tsv",), tabular.read_tsv, tabular.write_tsv),
-        Driver("parquet", (".parquet",), tabular.read_parquet, tabular.write_parquet),
-        Driver("json", (".json",), tabular.read_json, tabular.write_json),
+        Driver("csv", (".csv",), tabular.read_csv, tabular.write_csv, relation.load_csv),
+        Driver("tsv", (".tsv",), tabular.read_tsv, tabular.write_tsv, relation.load_tsv),
+        Driver(
+            "parquet",
+            (".parquet",),
+            tabular.read_parquet,
+            tabular.write_parquet,
+            relation.load_parquet,
+        ),
+        Driver(
+            "json",
+            (".json",),
+            tabular.read_json,
+            tabular.write_json,
+            relation.via_pandas(tabular.read_json),
+        ),
+        Driver(
+            "feather",
+            (".feather", ".arrow"),
+            tabular.read_feather,
+            tabular.write_feather,
+            relation.via_pandas(tabular.read_feather),
+        ),
+        Driver("h5", (".h5", ".hdf5", ".hdf"), load=h5.open_container),
+        Driver(
+            "netcdf",
+            (".nc", ".nc4", ".netcdf", ".cdf"),
+            load=netcdf.load_dataset,
+            describe=netcdf.read_metadata,
+        ),
+        Driver(
+            "omx",
+            (".omx",),
+            load=openmatrix.load_matrices,
+            describe=openmatrix.read_metadata,
+        ),
+        Driver("zarr", (".zarr",), load=zarr.load_store, describe=zarr.read_metadata),
+        Driver("geojson", (".geojson",), spatial.load_frame, describe=spatial.read_metadata),
+        Driver("geopackage", (".gpkg",), spatial.load_frame, describe=spatial.read_metadata),
+        Driver("shapefile", (".shp",), spatial.load_frame, describe=spatial.read_metadata),
     ]
 )
 """The process-wide registry every caller uses."""
@@ -209,7 +255,9 @@ def default_table_driver() -> str:
     return "parquet" if pyarrow_available() else "csv"
 
 
-def write_table(value: Any, path_without_suffix: str, driver: str | None = None) -> str:
+def write_table(
+    value: Any, path_without_suffix: str, driver: str | None = None, **options: Any
+) -> str:
     """Write a DataFrame/Series to ``path_without_suffix`` + the driver's suffix; return it."""
     found = get_driver(driver if driver is not None else default_table_driver())
     if found.write is None:
@@ -221,5 +269,5 @@ def write_table(value: Any, path_without_suffix: str, driver: str | None = None)
         )
     frame = value.to_frame() if is_pandas_series(value) else value
     path = path_without_suffix + found.suffixes[0]
-    found.write(frame, path)
+    found.write(frame, path, **options)
     return path

@@ -72,7 +72,14 @@ class RunRecorder:
         if reusable and run.status == RunStatus.COMPLETED.value:
             self._completed.record(record, path)
             for artifact in record.outputs:
-                if artifact.hash and artifact.abs_path and artifact.run_id == run.id:
+                # A table inside a file (meta table_path) shares the file's path; only the
+                # file's own record may stand for that path's bytes.
+                if (
+                    artifact.hash
+                    and artifact.abs_path
+                    and artifact.run_id == run.id
+                    and "table_path" not in artifact.meta
+                ):
                     entry = ProducedFile(run.signature or "", artifact.hash, run.id, artifact.id)
                     self._produced.record(artifact.abs_path, entry)
         self._sync.journal_ended(record, data)

@@ -16,11 +16,13 @@ from consist.persist.rejected import RejectedRecord, list_rejected
 from consist.services import Services, build_services
 from consist.settings import TrackerConfig
 from consist.tracker._artifact_methods import ArtifactMethods
+from consist.tracker._container_methods import ContainerMethods
+from consist.tracker._data_methods import DataMethods
 from consist.tracker._query_methods import QueryMethods
 from consist.tracker._run_methods import RunMethods
 
 
-class Tracker(RunMethods, ArtifactMethods, QueryMethods):
+class Tracker(RunMethods, DataMethods, ContainerMethods, ArtifactMethods, QueryMethods):
     """Records runs, reuses completed ones, and answers queries about them.
 
     Parameters
