@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "TrackerConfig": "consist.settings",
     "use_tracker": "consist.context",
     "current_tracker": "consist.api",
+    "ingest": "consist.api",
     # module-level helpers on the current tracker
     "log_artifact": "consist.api",
     "log_artifacts": "consist.api",
@@ -28,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "output_path": "consist.api",
     "run": "consist.api",
     "trace": "consist.api",
+    "view": "consist.api",
     # option groups and enums
     "CacheMode": "consist.options",
     "CacheOptions": "consist.options",
@@ -54,6 +56,7 @@ _EXPORTS: dict[str, str] = {
     "RunStateError": "consist.errors",
     "StoreError": "consist.errors",
     "QueryError": "consist.errors",
+    "ViewError": "consist.errors",
     "MissingDependencyError": "consist.errors",
 }
 
@@ -78,6 +81,7 @@ if _TYPE_CHECKING:
         current_tracker,
         load,
         load_df,
+        ingest,
         log_artifact,
         log_artifacts,
         log_dataframe,
@@ -87,6 +91,7 @@ if _TYPE_CHECKING:
         output_path,
         run,
         trace,
+        view,
     )
     from consist.context import use_tracker
     from consist.errors import (
@@ -100,6 +105,7 @@ if _TYPE_CHECKING:
         QueryError,
         RunStateError,
         StoreError,
+        ViewError,
     )
     from consist.model.artifact import Artifact
     from consist.model.decision import CacheDecision, CacheOutcome
