@@ -35,7 +35,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-
 from consist._libs.dlt import arrow_columns, import_dlt, model_columns
 from consist._libs.pandas import is_pandas_object
 from consist._libs.progress import row_progress

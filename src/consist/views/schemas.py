@@ -29,7 +29,6 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-
 from consist.errors import QueryError
 from consist.fs.atomic import read_bytes_or_none, write_bytes_atomic, write_bytes_if_absent
 from consist.identity.canonical import canonical_json, digest_bytes
