@@ -79,9 +79,9 @@ def __dir__() -> list[str]:
 if _TYPE_CHECKING:
     from consist.api import (
         current_tracker,
+        ingest,
         load,
         load_df,
-        ingest,
         log_artifact,
         log_artifacts,
         log_dataframe,
