@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "TrackerConfig": "consist.settings",
     "use_tracker": "consist.context",
     "current_tracker": "consist.api",
+    "ingest": "consist.api",
     # module-level helpers on the current tracker
     "log_artifact": "consist.api",
     "log_artifacts": "consist.api",
@@ -28,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "output_path": "consist.api",
     "run": "consist.api",
     "trace": "consist.api",
+    "view": "consist.api",
     # option groups and enums
     "CacheMode": "consist.options",
     "CacheOptions": "consist.options",
@@ -54,6 +56,7 @@ _EXPORTS: dict[str, str] = {
     "RunStateError": "consist.errors",
     "StoreError": "consist.errors",
     "QueryError": "consist.errors",
+    "ViewError": "consist.errors",
     "MissingDependencyError": "consist.errors",
 }
 
@@ -76,6 +79,7 @@ def __dir__() -> list[str]:
 if _TYPE_CHECKING:
     from consist.api import (
         current_tracker,
+        ingest,
         load,
         load_df,
         log_artifact,
@@ -87,6 +91,7 @@ if _TYPE_CHECKING:
         output_path,
         run,
         trace,
+        view,
     )
     from consist.context import use_tracker
     from consist.errors import (
@@ -100,6 +105,7 @@ if _TYPE_CHECKING:
         QueryError,
         RunStateError,
         StoreError,
+        ViewError,
     )
     from consist.model.artifact import Artifact
     from consist.model.decision import CacheDecision, CacheOutcome

@@ -122,3 +122,13 @@ def _current_or_none() -> Tracker | None:
         return get_current_tracker()
     except RuntimeError:
         return None
+
+
+def ingest(artifact: Artifact, data: Any = None, schema: Any = None, **kwargs: Any) -> Any:
+    """``Tracker.ingest`` on the current tracker: load rows into the DuckDB hot tables."""
+    return get_current_tracker().ingest(artifact, data, schema, **kwargs)
+
+
+def view(model: Any, key: str | None = None) -> Any:
+    """``Tracker.view`` on the current tracker: a hybrid view over a schema's concept."""
+    return get_current_tracker().view(model, key)

@@ -14,6 +14,7 @@
     ├── RunStateError            lifecycle misuse: no active run, two active runs (also a RuntimeError)
     ├── StoreError               the metadata store could not be read or written
     ├── QueryError               a query found nothing / too much (also a ValueError)
+    ├── ViewError                a hybrid view or an ingestion could not be built
     └── MissingDependencyError   an optional extra is not installed (also an ImportError)
 
 Every error carries ``problem``, ``cause`` and ``fix`` strings plus optional
@@ -107,6 +108,10 @@ class StoreError(ConsistError):
 
 class QueryError(ConsistError, ValueError):
     """A query matched no record, or more than the caller allowed."""
+
+
+class ViewError(ConsistError):
+    """A hybrid view or an ingestion could not be built (e.g. a selected file is gone)."""
 
 
 class MissingDependencyError(ConsistError, ImportError):

@@ -11,6 +11,8 @@ from consist.execute.artifacts import check_key, default_key
 from consist.model.artifact import Artifact
 from consist.model.limits import validate_meta
 from consist.tracker._base import TrackerBase
+from consist.views.profiling import annotate_artifact, check_profile_option
+from consist.views.schemas import SchemaStore
 
 
 class ArtifactMethods(TrackerBase):
@@ -19,15 +21,22 @@ class ArtifactMethods(TrackerBase):
         path: Any,
         key: str | None = None,
         direction: str = "output",
+        schema: type | None = None,
         driver: str | None = None,
         content_hash: str | None = None,
         validate_content_hash: bool = False,
+        profile_file_schema: bool | str | None = None,
+        file_schema_sample_rows: int | None = None,
         **meta: Any,
     ) -> Artifact:
         """Log a file (or an existing Artifact) as an input or output of the active run.
 
         An input path that an earlier run produced is linked to that run (provenance).
         The run's JSON snapshot is rewritten at once; the SQL store catches up at the end.
+        ``schema=Model`` records the SQLModel class by name (``meta["schema_name"]``);
+        ``profile_file_schema=True`` profiles a tabular file's columns over at most
+        ``file_schema_sample_rows`` rows (``"if_changed"``: reuse the profile of the same
+        bytes); see docs/data.md.
 
         Raises
         ------
@@ -37,9 +46,18 @@ class ArtifactMethods(TrackerBase):
             If ``direction`` is not "input" or "output".
         """
         active = self._require_active("log_artifact")
+        check_profile_option(profile_file_schema)
         artifact = self._log_one(
             active, path, key, direction, driver, content_hash, validate_content_hash, meta
         )
+        if schema is not None or profile_file_schema:
+            annotate_artifact(
+                SchemaStore(self._services.layout.state_dir),
+                artifact,
+                schema=schema,
+                profile=profile_file_schema,
+                sample_rows=file_schema_sample_rows,
+            )
         flow.record_progress(self._services, active)
         return artifact
 

@@ -162,7 +162,9 @@ class DataMethods(ArtifactMethods):
             rows = file_schema_sample_rows
             sample = frame if rows is None else frame.head(rows)
             extra["file_schema"] = tabular.frame_schema(sample, len(sample))
-        artifact = self.log_artifact(target, key, direction=direction, driver=found.name, **extra)
+        artifact = self.log_artifact(
+            target, key, direction=direction, driver=found.name, schema=schema, **extra
+        )
         if schema is not None:
             self._ingest_logged(artifact, frame, schema)
         return artifact

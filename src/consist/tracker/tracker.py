@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,12 @@ from consist.tracker._container_methods import ContainerMethods
 from consist.tracker._data_methods import DataMethods
 from consist.tracker._query_methods import QueryMethods
 from consist.tracker._run_methods import RunMethods
+from consist.tracker._view_methods import ViewMethods, register_schemas
 
 
-class Tracker(RunMethods, DataMethods, ContainerMethods, ArtifactMethods, QueryMethods):
+class Tracker(
+    RunMethods, DataMethods, ContainerMethods, ArtifactMethods, QueryMethods, ViewMethods
+):
     """Records runs, reuses completed ones, and answers queries about them.
 
     Parameters
@@ -38,6 +41,10 @@ class Tracker(RunMethods, DataMethods, ContainerMethods, ArtifactMethods, QueryM
         ``"write"`` (default) records runs. ``"read"`` (a CLI, a web app, a notebook)
         only queries: it creates no directory, registers no exit hook, opens the store
         read-only and never writes; run / trace / begin_run / log_* raise RunStateError.
+    schemas:
+        SQLModel classes for ingestion and views, registered by class name
+        (``registered_schemas``, ``get_registered_schema``); an artifact logged with
+        ``schema=Model`` finds its class by name in a later session.
 
     Examples
     --------
@@ -52,6 +59,7 @@ class Tracker(RunMethods, DataMethods, ContainerMethods, ArtifactMethods, QueryM
         code_identity: CodeIdentityMode | str = CodeIdentityMode.REPO_GIT,
         access_mode: AccessMode | str = AccessMode.WRITE,
         config: TrackerConfig | None = None,
+        schemas: Iterable[type] | None = None,
     ) -> None:
         settings = config or TrackerConfig(
             run_dir=run_dir, db_path=db_path, code_identity=code_identity, access_mode=access_mode
@@ -63,6 +71,7 @@ class Tracker(RunMethods, DataMethods, ContainerMethods, ArtifactMethods, QueryM
         self._engine: Any = None
         self._lock = threading.RLock()
         self._closed = False
+        self._schemas = register_schemas(schemas)
         if self.access_mode is AccessMode.WRITE:
             atexit.register(self._sync_at_exit)  # a reader has nothing to sync
 

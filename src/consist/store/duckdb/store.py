@@ -63,6 +63,19 @@ class DuckDBStore:
         with self._connector.read_session():
             yield
 
+    @contextmanager
+    def write_connection(self) -> Iterator[Any]:
+        """A write session's connection, for the hot tables and views beside the metadata
+        (the same gate and lock discipline as every other write)."""
+        with self._connector.session() as conn:
+            yield conn
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Any | None]:
+        """A read session's connection, or None when there is no database yet."""
+        with self._connector.read_session() as conn:
+            yield conn
+
     def record_runs(
         self, records: Sequence[ConsistRecord], *, rejected: RejectedRecords | None = None
     ) -> None:

@@ -1,0 +1,130 @@
+"""Data-layer benchmark: a GROUP BY over a hybrid view, and ingestion of 1M rows.
+
+Targets (docs/performance.md, "Data layer"):
+* 50 runs x a 200k-row parquet output: the GROUP BY over the view created by
+  ``create_view`` within 1.05x of the same query over ``read_parquet`` of the files;
+* ingesting 1M rows (``tracker.ingest(artifact)``, the artifact's parquet file) at
+  >= 0.5x the rate of DuckDB's own ``INSERT ... SELECT * FROM read_parquet``.
+Both sides are measured in this one run, interleaved, best of N; peak RSS is printed.
+
+    python benchmarks/bench_data.py [--runs 50] [--rows 200000] [--repeat 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from consist import Tracker
+
+
+def _frame(rows: int, seed: int) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    return pa.table(
+        {
+            "zone": rng.integers(0, 1000, rows),
+            "trips": rng.random(rows),
+            "mode": rng.choice(np.array(["car", "bus", "walk"]), rows),
+        }
+    )
+
+
+def _best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def bench_view(root: Path, runs: int, rows: int, repeat: int) -> tuple[float, float]:
+    tracker = Tracker(root / "runs", root / "view.duckdb", code_identity="callable_module")
+    paths = []
+    for i in range(runs):
+        path = root / "data" / f"trips_{i}.parquet"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(_frame(rows, i), path)
+        with tracker.trace("demand", year=2000 + i, config={"i": i}):
+            tracker.log_artifact(path, "trips")
+        paths.append(str(path))
+    tracker.create_view("trips_all", "trips")
+    tracker.close()
+    conn = duckdb.connect(str(root / "view.duckdb"), read_only=True)
+    query = "SELECT mode, zone, sum(trips), count(*) FROM {} GROUP BY ALL"
+    direct = query.format(f"read_parquet({paths!r})")
+    through_view = query.format("trips_all")
+
+    def rounded(sql: str) -> list[tuple]:  # float sums differ in the last bits by order
+        return sorted((m, z, round(s, 6), n) for m, z, s, n in conn.execute(sql).fetchall())
+
+    assert rounded(direct) == rounded(through_view)
+    view_times, direct_times = [], []
+    for _ in range(repeat):  # interleaved, so both see the same machine load
+        view_times.append(_best(lambda: conn.execute(through_view).fetchall(), 1))
+        direct_times.append(_best(lambda: conn.execute(direct).fetchall(), 1))
+    conn.close()
+    return min(view_times), min(direct_times)
+
+
+def bench_ingest(root: Path, rows: int, repeat: int) -> tuple[float, float]:
+    path = root / "big.parquet"
+    pq.write_table(_frame(rows, 99), path)
+    tracker = Tracker(root / "ingest_runs", root / "ingest.duckdb", code_identity="callable_module")
+    with tracker.trace("big", config={"rows": rows}):
+        artifact = tracker.log_artifact(path, "big")
+    ours, theirs = [], []
+    ref = duckdb.connect(str(root / "ref.duckdb"))
+    ref.execute(
+        f"CREATE TABLE big AS SELECT *, 'r' AS consist_run_id FROM read_parquet('{path}') LIMIT 0"
+    )
+    for _ in range(repeat):
+        ours.append(_best(lambda: tracker.ingest(artifact), 1))
+        theirs.append(
+            _best(
+                lambda: ref.execute(f"INSERT INTO big SELECT *, 'r' FROM read_parquet('{path}')"), 1
+            )
+        )
+    ref.close()
+    tracker.close()
+    conn = duckdb.connect(str(root / "ingest.duckdb"), read_only=True)
+    count = conn.execute("SELECT count(*) FROM global_tables.big").fetchone()[0]
+    conn.close()
+    assert count == rows * repeat, count
+    return min(ours), min(theirs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--ingest-rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        view, direct = bench_view(root, args.runs, args.rows, args.repeat)
+        print(
+            f"group by over {args.runs}x{args.rows} rows: view {view * 1e3:.1f} ms, "
+            f"read_parquet {direct * 1e3:.1f} ms, ratio {view / direct:.3f} (target <= 1.05)"
+        )
+        ours, theirs = bench_ingest(root, args.ingest_rows, max(3, args.repeat // 2))
+        rate = args.ingest_rows / ours
+        print(
+            f"ingest {args.ingest_rows} rows: consist {ours:.3f} s ({rate:,.0f} rows/s), "
+            f"duckdb insert {theirs:.3f} s, relative rate {theirs / ours:.2f} (target >= 0.5)"
+        )
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak RSS of this process: {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""The SQL of a hybrid view: ingested ("hot") rows UNION ALL BY NAME the files ("cold").
+
+Contract:
+
+* every row of a view carries the same provenance columns, hot or cold
+  (``PROVENANCE_COLUMNS``): the run, the artifact, the run's year, iteration and
+  scenario (its parent run). Hot rows got them at ingestion; a cold branch adds them
+  as constants, one ``SELECT`` per file, so DuckDB prunes them when a query does not
+  use them and scans each file as it would a bare ``read_parquet``;
+* ``mode``: ``hybrid`` reads hot rows, plus the file of every selected artifact that
+  has no hot rows (an artifact is never counted twice); ``hot_only`` the hot rows;
+  ``cold_only`` the files of every selected artifact;
+* a selected cold file that is gone: ``missing_files="warn"`` skips it with one
+  MissingFileWarning naming the files, ``"skip_silent"`` skips it, ``"error"`` raises
+  MissingViewFileError before any view is created;
+* only parquet, csv and json files are read cold (``COLD_READERS``); an artifact of
+  another driver is skipped with a warning;
+* nothing user-given is spliced: names go through ``names.check_identifier`` and
+  values (paths, ids) through ``names.literal``.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from consist.errors import ConfigError, ViewError, invalid_option
+from consist.views.names import literal, quote_identifier
+
+#: name -> SQL type of the provenance columns, in view order.
+PROVENANCE_COLUMNS: dict[str, str] = {
+    "consist_run_id": "VARCHAR",
+    "consist_artifact_id": "VARCHAR",
+    "consist_year": "INTEGER",
+    "consist_iteration": "INTEGER",
+    "consist_scenario_id": "VARCHAR",
+}
+#: columns dlt adds to rows it normalises; bookkeeping, never part of a view.
+DLT_COLUMNS = ("_dlt_load_id", "_dlt_id")
+COLD_READERS: dict[str, str] = {
+    "parquet": "read_parquet({path})",
+    "csv": "read_csv({path})",
+    "json": "read_json_auto({path})",
+}
+MODES = ("hybrid", "hot_only", "cold_only")
+MISSING_FILES = ("warn", "error", "skip_silent")
+IF_EXISTS = ("replace", "error")
+
+
+class MissingFileWarning(UserWarning):
+    """A selected artifact's file is gone; the view was created without it."""
+
+
+class MissingViewFileError(ViewError, FileNotFoundError):
+    """A selected artifact's file is gone and ``missing_files="error"`` was asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a row came from: the values of PROVENANCE_COLUMNS."""
+
+    run_id: str | None
+    artifact_id: str | None
+    year: int | None = None
+    iteration: int | None = None
+    scenario_id: str | None = None
+
+    def values(self) -> tuple[str | int | None, ...]:
+        return (self.run_id, self.artifact_id, self.year, self.iteration, self.scenario_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ColdSource:
+    """One selected artifact: its file, driver and provenance (plus facet values)."""
+
+    path: str
+    driver: str | None
+    provenance: Provenance
+    facets: tuple[tuple[str, object], ...] = ()
+
+
+def check_policies(mode: object, missing_files: object, if_exists: object) -> None:
+    """Refuse an unknown mode / missing_files / if_exists before anything is read."""
+    for parameter, value, allowed in (
+        ("mode", mode, MODES),
+        ("missing_files", missing_files, MISSING_FILES),
+        ("if_exists", if_exists, IF_EXISTS),
+    ):
+        if value not in allowed:
+            raise invalid_option(parameter, value, list(allowed))
+
+
+def provenance_select(provenance: Provenance) -> str:
+    """``'<run>' AS consist_run_id, ...`` typed like the hot table's columns."""
+    parts = []
+    for (name, kind), value in zip(PROVENANCE_COLUMNS.items(), provenance.values(), strict=True):
+        parts.append(f"CAST({literal(value)} AS {kind}) AS {name}")
+    return ", ".join(parts)
+
+
+def cold_branch(source: ColdSource, facet_columns: Sequence[str] = ()) -> str:
+    """``SELECT *, <provenance>[, <facets>] FROM read_<driver>('<path>')``."""
+    reader = COLD_READERS[source.driver or ""]
+    extra = [provenance_select(source.provenance)]
+    facets = dict(source.facets)
+    extra += [f"{literal(_scalar(facets.get(c)))} AS {quote_identifier(c)}" for c in facet_columns]
+    return f"SELECT *, {', '.join(extra)} FROM {reader.format(path=literal(source.path))}"
+
+
+def hot_branch(
+    table: str,
+    columns: Sequence[str],
+    artifact_ids: Sequence[str] | None,
+    facet_sql: str | None = None,
+) -> str:
+    """Rows of ``global_tables.<table>`` (of ``artifact_ids`` when given), without dlt columns."""
+    dropped = [quote_identifier(c) for c in DLT_COLUMNS if c in columns]
+    star = f"* EXCLUDE ({', '.join(dropped)})" if dropped else "*"
+    sql = f"SELECT {star} FROM global_tables.{quote_identifier(table)}"
+    if facet_sql:
+        sql = f"SELECT h.*, f.* EXCLUDE (artifact_id) FROM ({sql}) h LEFT JOIN ({facet_sql}) f ON h.consist_artifact_id = f.artifact_id"
+    if artifact_ids is not None:
+        ids = ", ".join(literal(a) for a in artifact_ids) or "NULL"
+        sql = f"SELECT * FROM ({sql}) WHERE consist_artifact_id IN ({ids})"
+    return sql
+
+
+def split_cold(
+    sources: Sequence[ColdSource], missing_files: str, what: str
+) -> tuple[list[ColdSource], list[ColdSource]]:
+    """(readable, skipped) cold sources, applying the missing-file policy."""
+    readable: list[ColdSource] = []
+    missing: list[ColdSource] = []
+    unreadable: list[ColdSource] = []
+    for source in sources:
+        if (source.driver or "") not in COLD_READERS:
+            unreadable.append(source)
+        elif not os.path.exists(source.path):
+            missing.append(source)
+        else:
+            readable.append(source)
+    if unreadable:
+        names = sorted({s.driver or "(none)" for s in unreadable})
+        warnings.warn(
+            f"{what}: {len(unreadable)} artifact(s) of driver {names} cannot be read as "
+            f"tables and were left out; ingest them to include their rows.",
+            MissingFileWarning,
+            stacklevel=4,
+        )
+    if missing and missing_files == "error":
+        raise MissingViewFileError(
+            f"{what}: {len(missing)} selected file(s) are missing: "
+            + ", ".join(repr(s.path) for s in missing[:5]),
+            fix="Restore the files (materialize), ingest them before deleting, or pass "
+            "missing_files='warn' or 'skip_silent'.",
+            parameter="missing_files",
+            path=missing[0].path,
+        )
+    if missing and missing_files == "warn":
+        warnings.warn(
+            f"{what}: {len(missing)} selected file(s) are missing and were left out: "
+            + ", ".join(repr(s.path) for s in missing[:5]),
+            MissingFileWarning,
+            stacklevel=4,
+        )
+    return readable, missing + unreadable
+
+
+def empty_select(columns: dict[str, str]) -> str:
+    """A typed, empty SELECT (a view over a concept with no rows yet)."""
+    body = ", ".join(
+        f"CAST(NULL AS {kind}) AS {quote_identifier(name)}" for name, kind in columns.items()
+    )
+    return f"SELECT {body} WHERE FALSE"
+
+
+def union_sql(branches: Sequence[str]) -> str:
+    return " UNION ALL BY NAME ".join(f"({b})" for b in branches)
+
+
+def create_view_sql(name: str, body: str, *, replace: bool, system_columns: bool) -> str:
+    if not system_columns:
+        hidden = ", ".join(PROVENANCE_COLUMNS)
+        body = f"SELECT * EXCLUDE ({hidden}) FROM ({body})"
+    verb = "CREATE OR REPLACE VIEW" if replace else "CREATE VIEW"
+    return f"{verb} {quote_identifier(name)} AS {body}"
+
+
+def _scalar(value: object) -> str | int | float | bool | None:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    raise ConfigError(f"facet value {value!r} is not a scalar.", fix="Attach scalar facets only.")
