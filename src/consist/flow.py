@@ -100,6 +100,7 @@ class ActiveRun:
             inputs=list(self.inputs.values()),
             outputs=list(self.outputs.values()),
             identity=self.identity.to_dict(),
+            facet=self.request.facet,
         )
 
 

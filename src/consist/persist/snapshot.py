@@ -5,6 +5,9 @@ Shape (``schema_version`` 1)::
     {"schema_version": 1, "run": {...Run fields...}, "config": <canonical config>,
      "inputs": [{...Artifact fields...}], "outputs": [...], "identity": {...}}
 
+plus ``"facet": {...ConfigFacet fields...}`` for a run given ``facet=`` / ``facet_from=``
+(an optional key: readers treat a missing one as no facet).
+
 Snapshots are the source of truth: written first, atomically (temp + rename), before
 any index entry or store row, so every other record can be rebuilt from them.
 """
@@ -19,6 +22,7 @@ from consist.errors import StoreError
 from consist.fs.atomic import link_atomic, read_bytes_or_none, write_bytes_atomic
 from consist.fs.layout import RunLayout
 from consist.model.artifact import Artifact
+from consist.model.facet import ConfigFacet
 from consist.model.run import ConsistRecord, Run
 
 
@@ -40,6 +44,8 @@ def encode_record(record: ConsistRecord) -> bytes:
         "outputs": [artifact.to_dict() for artifact in record.outputs],
         "identity": record.identity,
     }
+    if record.facet is not None:  # optional key: records without a facet keep their shape
+        payload["facet"] = record.facet.to_dict()
     return _ENCODER.encode(payload).encode()
 
 
@@ -52,6 +58,7 @@ def decode_record(data: bytes, layout: RunLayout) -> ConsistRecord:
         outputs=[_artifact(item, layout) for item in payload.get("outputs") or ()],
         identity=payload.get("identity") or {},
         schema_version=payload.get("schema_version", 1),
+        facet=ConfigFacet.from_dict(payload["facet"]) if payload.get("facet") else None,
     )
 
 

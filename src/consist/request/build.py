@@ -33,6 +33,7 @@ from consist.options import (
     OutputAction,
     OutputPolicyOptions,
 )
+from consist.request.facet import build_facet
 from consist.request.spec import (
     BEGIN_RUN_FIELDS,
     CacheSpec,
@@ -216,6 +217,14 @@ def _build(
         allow_external_paths=allow_external_paths,
         caller_file=caller_file,
         meta=dict(meta or {}),
+        facet=build_facet(
+            namespace=model,
+            config=step["config"],
+            facet=step["facet"],
+            facet_from=step["facet_from"],
+            version=step["facet_schema_version"],
+            index=step["facet_index"],
+        ),
     )
 
 
