@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "log_output": "consist.api",
     "output_path": "consist.api",
     "run": "consist.api",
+    "run_query": "consist.api",
     "trace": "consist.api",
     # option groups and enums
     "CacheMode": "consist.options",
@@ -86,6 +87,7 @@ if _TYPE_CHECKING:
         log_output,
         output_path,
         run,
+        run_query,
         trace,
     )
     from consist.context import use_tracker

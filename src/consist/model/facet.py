@@ -29,51 +29,12 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
-from os import PathLike, fspath
 from typing import Any
 
 from consist.errors import ConfigError
+from consist.model.plain import plain_value
 
 VALUE_TYPES = ("null", "bool", "int", "float", "str", "json")
-
-
-def plain_value(value: Any, where: str = "value") -> Any:
-    """``value`` as plain JSON data: numpy scalars -> numbers, tuples -> lists...
-
-    Raises ConfigError (naming ``where``) for a value with no JSON form.
-    """
-    if value is None or isinstance(value, (str, bool)):
-        return value
-    if isinstance(value, int):
-        return int(value)  # an IntEnum / bool subclass... as a plain int
-    if isinstance(value, float):
-        return float(value)  # np.float64 is a float subclass
-    if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ConfigError(
-                    f"{where} has the key {key!r} of type {type(key).__name__}; keys must be "
-                    "strings.",
-                    fix="Use string keys.",
-                    parameter=where.split(".")[0].split("[")[0],
-                )
-            out[str(key)] = plain_value(item, f"{where}.{key}")
-        return out
-    if isinstance(value, (list, tuple)):
-        return [plain_value(item, f"{where}[{i}]") for i, item in enumerate(value)]
-    if hasattr(value, "dtype") and callable(getattr(value, "tolist", None)):
-        return plain_value(value.tolist(), where)  # numpy scalars and arrays
-    if isinstance(value, Enum):
-        return plain_value(value.value, where)
-    if isinstance(value, PathLike):
-        return fspath(value)
-    raise ConfigError(
-        f"{where}={value!r} of type {type(value).__name__} has no JSON form.",
-        fix="Use strings, numbers, booleans, None, lists or dicts of those.",
-        parameter=where.split(".")[0].split("[")[0],
-    )
 
 
 def plain_mapping(value: Any, parameter: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from consist.model.limits import (
     validate_optional_str,
     validate_tags,
 )
+from consist.model.plain import plain_numbers
 from consist.options import (
     CacheMode,
     CacheOptions,
@@ -153,7 +154,7 @@ def request_from_begin_run(
             parameter=misplaced[0],
         )
     fields = {key: extra[key] for key in BEGIN_RUN_FIELDS if key in extra}
-    meta = {key: value for key, value in extra.items() if key not in fields}
+    meta = {key: plain_numbers(value) for key, value in extra.items() if key not in fields}
     validate_meta(meta, "meta")
     merged = {**call, **fields, "name": fields.get("name") or call["run_id"]}
     return _build(

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from consist.errors import ConfigError
-from consist.model.facet import ConfigFacet, facet_id, plain_mapping, plain_value
+from consist.model.facet import ConfigFacet, facet_id, plain_mapping
 from consist.model.limits import check_size
+from consist.model.plain import plain_value
 from consist.settings import MAX_META_BYTES
 
 

@@ -10,6 +10,7 @@ from consist.errors import ConfigError, invalid_option
 from consist.execute.artifacts import check_key, default_key
 from consist.model.artifact import Artifact
 from consist.model.limits import validate_meta
+from consist.model.plain import plain_numbers
 from consist.tracker._base import TrackerBase
 
 
@@ -95,6 +96,7 @@ class ArtifactMethods(TrackerBase):
     def log_meta(self, **kwargs: Any) -> None:
         """Merge ``kwargs`` into the active run's ``meta`` and rewrite its snapshot."""
         active = self._require_active("log_meta")
+        kwargs = plain_numbers(kwargs)  # np.int64(3) is stored as 3, not "np.int64(3)"
         validate_meta({**active.run.meta, **kwargs}, "log_meta")
         active.run.meta.update(kwargs)
         flow.record_progress(self._services, active)
@@ -111,6 +113,7 @@ class ArtifactMethods(TrackerBase):
         meta: dict[str, Any],
     ) -> Artifact:
         key = check_key(key) if key is not None else default_key(path)
+        meta = plain_numbers(meta) if meta else meta
         validate_meta(meta, "meta")
         target = path.path if isinstance(path, Artifact) else path
         if direction == "output":
