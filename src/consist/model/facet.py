@@ -14,7 +14,7 @@ facets share a cache entry. Rules (docs/queries.md, "Config facets"):
 * each leaf is one :class:`ConfigKV` row with a ``value_type`` of ``null``, ``bool``,
   ``int``, ``float``, ``str`` or ``json``; ``value_num`` holds ints and floats (as a
   double), ``value_str`` strings, ``value_bool`` booleans, and ``value_json`` holds
-  every value as JSON (exact, so an int beyond 2**53 reads back exactly; a non-finite
+  every non-null value as JSON (exact, so an int beyond 2**53 reads back exactly; a non-finite
   float as the string "nan" / "inf" / "-inf").
 
 Records only: no I/O. The store rows are built from these (store/*), the facade reads
@@ -172,7 +172,7 @@ class ConfigKV:
             value_str=value if kind == "str" else None,
             value_num=float(value) if kind in ("int", "float") else None,
             value_bool=value if kind == "bool" else None,
-            value_json=json_text(value),
+            value_json=None if kind == "null" else json_text(value),
         )
 
     @property
