@@ -183,7 +183,7 @@ def test_both_stores_agree(tmp_path: Path) -> None:
         answers.append(
             (
                 [
-                    (r.to_dict(), repr(r.value))
+                    (repr(r.to_dict()), repr(r.value))  # repr: NaN != NaN
                     for r in store.query_config_kv(ConfigKVQuery(limit=None))
                 ],
                 [
