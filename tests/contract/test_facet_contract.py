@@ -197,3 +197,14 @@ def test_both_stores_agree(tmp_path: Path) -> None:
             )
         )
     assert answers[0] == answers[1]
+
+
+def test_artifact_facets_are_listed_with_run_facets(tmp_path: Path) -> None:
+    art = facet("sim", {"rows": 3}, schema_name="TableFacet")
+    for kind in KINDS:
+        store = make_store(kind, tmp_path / kind)
+        rec = record("a", 1, "sim", {"k": 1})
+        rec.artifact_facets["art-1"] = art
+        store.record_runs([rec])
+        assert store.query_facets(FacetQuery(schema_name="TableFacet")) == [art]
+        assert kv(store) == [("a", "k", 1)]  # artifact leaves are not run rows

@@ -301,6 +301,18 @@ GOLDEN_TABLES = {
         ("facet_index", "BOOLEAN"),
         ("payload", "JSON"),
     ],
+    "artifact_kv": [
+        ("artifact_id", "VARCHAR"),
+        ("run_id", "VARCHAR"),
+        ("facet_id", "VARCHAR"),
+        ("namespace", "VARCHAR"),
+        ("key", "VARCHAR"),
+        ("value_type", "VARCHAR"),
+        ("value_str", "VARCHAR"),
+        ("value_num", "DOUBLE"),
+        ("value_bool", "BOOLEAN"),
+        ("value_json", "JSON"),
+    ],
     "run_config_kv": [
         ("run_id", "VARCHAR"),
         ("facet_id", "VARCHAR"),
@@ -356,6 +368,7 @@ def test_created_database_has_the_pinned_tables(tmp_path: Path) -> None:
     assert found == GOLDEN_TABLES
     assert version == [(5,)]
     assert dict(keys) == {
+        "artifact_kv": ["artifact_id", "namespace", "key"],
         "artifacts": ["id"],
         "config_facets": ["id"],
         "consist_generation": ["generation"],

@@ -305,3 +305,60 @@ def test_a_reader_sees_facets_synced_by_the_writer(tmp_path: Path, monkeypatch) 
 def test_query_errors_are_query_errors() -> None:
     assert issubclass(NoDatabaseError, consist.StoreError)
     assert not issubclass(NoDatabaseError, QueryError)
+
+
+# --- artifact facets --------------------------------------------------------------------
+
+
+def test_artifact_facets_are_persisted_and_indexed(tracker: Tracker, tmp_path: Path) -> None:
+    data = tmp_path / "table.csv"
+    data.write_text("a\n1\n")
+    other = tmp_path / "other.csv"
+    other.write_text("b\n2\n")
+    with tracker.trace("produce", model="sim"):
+        art = tracker.log_output(
+            data, "table", facet={"rows": np.int64(1), "kind": "csv"}, facet_index=True
+        )
+        quiet = tracker.log_artifact(other, "other", facet={"rows": 1})  # facet_index=False
+        tracker.log_artifacts(
+            {"x": data, "y": other},
+            facets_by_key={"x": {"part": "x"}},
+            facet_schema_versions_by_key={"x": 2},
+            facet_index=True,
+        )
+    assert art.meta["facet_id"] and quiet.meta["facet_id"]
+    facet = tracker.get_config_facet(art.meta["facet_id"])
+    assert facet is not None and facet.payload == {"rows": 1, "kind": "csv"}
+    assert facet.namespace == "sim"
+    rows = tracker.run_query(
+        text(
+            "SELECT artifact_id, key, value_type, value_num, value_str "
+            "FROM global_tables.artifact_kv ORDER BY artifact_id, key"
+        )
+    )
+    by_artifact: dict[str, list[tuple]] = {}
+    for row in rows:
+        by_artifact.setdefault(row.artifact_id, []).append(tuple(row)[1:])
+    assert by_artifact[art.id] == [("kind", "str", None, "csv"), ("rows", "int", 1.0, None)]
+    assert quiet.id not in by_artifact  # facet_index=False: persisted, not flattened
+    record = tracker.last_run
+    assert record is not None and set(record.artifact_facets) >= {art.id, quiet.id}
+    assert len(by_artifact) == 2  # table and x; y had no facet
+
+
+def test_bad_artifact_facets_log_nothing(tracker: Tracker, tmp_path: Path) -> None:
+    data = tmp_path / "table.csv"
+    data.write_text("a\n1\n")
+    with tracker.trace("produce", model="sim"):
+        with pytest.raises(ConfigError) as info:
+            tracker.log_output(data, "table", facet="rows=3")
+        assert info.value.context["parameter"] == "facet"
+        with pytest.raises(ConfigError) as info:
+            tracker.log_output(data, "table", facet={"a": 1}, facet_index="yes")
+        assert info.value.context["parameter"] == "facet_index"
+        with pytest.raises(ConfigError) as info:
+            tracker.log_artifacts({"t": data}, facets_by_key={"u": {"a": 1}})
+        assert info.value.context["parameter"] == "facets_by_key"
+        assert tracker.current_run is not None
+    record = tracker.last_run
+    assert record is not None and record.outputs == [] and record.artifact_facets == {}

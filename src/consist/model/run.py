@@ -160,6 +160,8 @@ class ConsistRecord:
     identity: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SNAPSHOT_SCHEMA_VERSION
     facet: ConfigFacet | None = None  # in the snapshot only when the run has one
+    # Facets of artifacts logged with facet=..., by artifact id (also only when present).
+    artifact_facets: dict[str, ConfigFacet] = field(default_factory=dict)
 
     def outputs_by_key(self) -> dict[str, Artifact]:
         return {artifact.key: artifact for artifact in self.outputs}

@@ -6,7 +6,8 @@ Shape (``schema_version`` 1)::
      "inputs": [{...Artifact fields...}], "outputs": [...], "identity": {...}}
 
 plus ``"facet": {...ConfigFacet fields...}`` for a run given ``facet=`` / ``facet_from=``
-(an optional key: readers treat a missing one as no facet).
+and ``"artifact_facets": {artifact id: {...}}`` for artifacts logged with ``facet=``
+(optional keys: readers treat a missing one as no facet).
 
 Snapshots are the source of truth: written first, atomically (temp + rename), before
 any index entry or store row, so every other record can be rebuilt from them.
@@ -46,6 +47,8 @@ def encode_record(record: ConsistRecord) -> bytes:
     }
     if record.facet is not None:  # optional key: records without a facet keep their shape
         payload["facet"] = record.facet.to_dict()
+    if record.artifact_facets:
+        payload["artifact_facets"] = {k: f.to_dict() for k, f in record.artifact_facets.items()}
     return _ENCODER.encode(payload).encode()
 
 
@@ -59,6 +62,9 @@ def decode_record(data: bytes, layout: RunLayout) -> ConsistRecord:
         identity=payload.get("identity") or {},
         schema_version=payload.get("schema_version", 1),
         facet=ConfigFacet.from_dict(payload["facet"]) if payload.get("facet") else None,
+        artifact_facets={
+            k: ConfigFacet.from_dict(f) for k, f in (payload.get("artifact_facets") or {}).items()
+        },
     )
 
 

@@ -10,7 +10,8 @@ the SQL twin, and tests/contract/test_facet_contract.py holds both to one contra
 * ``find_runs_by_facet_kv`` matches every value given: ``value_num`` compares as a
   double (so 3 matches 3.0), ``value_str`` / ``value_bool`` exactly; runs come newest
   first, like ``query_runs``;
-* ``query_facets`` returns distinct facets ordered by namespace, then id.
+* ``query_facets`` returns distinct facets (of runs and of artifacts) ordered by
+  namespace, then id.
 """
 
 from __future__ import annotations
@@ -118,13 +119,13 @@ def find_runs_by_facet_kv(records: Iterable[ConsistRecord], match: FacetMatch) -
 def query_facets(records: Iterable[ConsistRecord], query: FacetQuery) -> list[ConfigFacet]:
     found: dict[str, ConfigFacet] = {}
     for record in records:
-        facet = record.facet
-        if (
-            facet is not None
-            and (query.facet_id is None or facet.id == query.facet_id)
-            and (query.namespace is None or facet.namespace == query.namespace)
-            and (query.schema_name is None or facet.schema_name == query.schema_name)
-        ):
-            found.setdefault(facet.id, facet)
+        for facet in (record.facet, *record.artifact_facets.values()):
+            if (
+                facet is not None
+                and (query.facet_id is None or facet.id == query.facet_id)
+                and (query.namespace is None or facet.namespace == query.namespace)
+                and (query.schema_name is None or facet.schema_name == query.schema_name)
+            ):
+                found.setdefault(facet.id, facet)
     facets = sorted(found.values(), key=lambda facet: (facet.namespace, facet.id))
     return facets if query.limit is None else facets[: query.limit]

@@ -5,7 +5,9 @@ Tables (schema version 5):
 * ``config_facets``: one row per distinct facet (content-addressed id), payload as JSON;
 * ``global_tables.run_config_kv``: one row per flattened leaf of a run's indexed facet,
   keyed by (run_id, namespace, key), with typed value columns (model/facet.py). Users
-  query it directly (``tracker.run_query``), so its name and columns are a contract.
+  query it directly (``tracker.run_query``), so its name and columns are a contract;
+* ``global_tables.artifact_kv``: the same for facets of artifacts logged with
+  ``facet=..., facet_index=True``, keyed by (artifact_id, namespace, key), plus run_id.
 
 Facet rows are written in the transaction that writes their run, from the run's record,
 so a rebuild from the snapshots restores them. A run's facet never changes, so a
@@ -54,10 +56,15 @@ def _create(name: str, columns: dict[str, str], primary_key: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {name} ({body}, PRIMARY KEY ({primary_key}))"
 
 
+ARTIFACT_KV_TABLE = "global_tables.artifact_kv"
+
+ARTIFACT_KV_COLUMNS: dict[str, str] = {"artifact_id": "VARCHAR", **KV_COLUMNS}
+
 FACET_DDL = (
     "CREATE SCHEMA IF NOT EXISTS global_tables",
     _create("config_facets", FACET_COLUMNS, "id"),
     _create(KV_TABLE, KV_COLUMNS, "run_id, namespace, key"),
+    _create(ARTIFACT_KV_TABLE, ARTIFACT_KV_COLUMNS, "artifact_id, namespace, key"),
 )
 
 #: (table, columns, rows) -> None: write.py's bulk upsert, passed in to avoid a cycle.
@@ -69,26 +76,42 @@ def upsert_facets(records: Sequence[ConsistRecord], bulk_upsert: BulkUpsert) -> 
     transaction). Records without a facet cost nothing."""
     facets: dict[str, dict[str, Any]] = {}
     rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    artifact_rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     for record in records:
-        facet = record.facet
-        if facet is None:
-            continue
-        facets[facet.id] = {
-            "id": facet.id,
-            "namespace": facet.namespace,
-            "schema_name": facet.schema_name,
-            "schema_version": facet.schema_version,
-            "facet_index": facet.index,
-            "payload": facet.payload,
-        }
-        for kv in facet.rows(record.run.id):
-            row = kv.to_dict()
-            row["value_json"] = json.loads(kv.value_json) if kv.value_json else None
-            rows[(kv.run_id, kv.namespace, kv.key)] = row
+        run_id = record.run.id
+        if record.facet is not None:
+            facets[record.facet.id] = _facet_row(record.facet)
+            for kv in record.facet.rows(run_id):
+                rows[(kv.run_id, kv.namespace, kv.key)] = _kv_row(kv)
+        for artifact_id, facet in record.artifact_facets.items():
+            facets[facet.id] = _facet_row(facet)
+            for kv in facet.rows(run_id):
+                row = {"artifact_id": artifact_id, **_kv_row(kv)}
+                artifact_rows[(artifact_id, kv.namespace, kv.key)] = row
     if facets:
         bulk_upsert("config_facets", FACET_COLUMNS, facets.values())
     if rows:
         bulk_upsert(KV_TABLE, KV_COLUMNS, rows.values())
+    if artifact_rows:
+        bulk_upsert(ARTIFACT_KV_TABLE, ARTIFACT_KV_COLUMNS, artifact_rows.values())
+
+
+def _facet_row(facet: ConfigFacet) -> dict[str, Any]:
+    return {
+        "id": facet.id,
+        "namespace": facet.namespace,
+        "schema_name": facet.schema_name,
+        "schema_version": facet.schema_version,
+        "facet_index": facet.index,
+        "payload": facet.payload,
+    }
+
+
+def _kv_row(kv: ConfigKV) -> dict[str, Any]:
+    row = kv.to_dict()
+    # The JSON column takes the value itself (read_json stores its JSON text).
+    row["value_json"] = json.loads(kv.value_json) if kv.value_json else None
+    return row
 
 
 _KV_SELECT = (
