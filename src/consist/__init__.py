@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "log_output": "consist.api",
     "output_path": "consist.api",
     "run": "consist.api",
+    "run_query": "consist.api",
     "trace": "consist.api",
     "view": "consist.api",
     # option groups and enums
@@ -90,6 +91,7 @@ if _TYPE_CHECKING:
         log_output,
         output_path,
         run,
+        run_query,
         trace,
         view,
     )

@@ -70,6 +70,11 @@ def run(fn: Any = None, name: str | None = None, **kwargs: Unpack[RunKwargs]) ->
     return get_current_tracker().run(fn, name, **kwargs)
 
 
+def run_query(query: Any) -> list[Any]:
+    """``Tracker.run_query`` on the current tracker: rows of a SQLAlchemy statement."""
+    return get_current_tracker().run_query(query)
+
+
 def trace(name: str, **kwargs: Unpack[TraceKwargs]) -> Any:
     """``Tracker.trace`` on the current tracker."""
     return get_current_tracker().trace(name, **kwargs)

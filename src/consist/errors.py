@@ -13,6 +13,7 @@
     │   └── OutputValidationError  declared outputs missing or mismatched (also a RuntimeError)
     ├── RunStateError            lifecycle misuse: no active run, two active runs (also a RuntimeError)
     ├── StoreError               the metadata store could not be read or written
+    │   └── NoDatabaseError      a SQL query on a tracker without a database (also a RuntimeError)
     ├── QueryError               a query found nothing / too much (also a ValueError)
     ├── ViewError                a hybrid view or an ingestion could not be built
     └── MissingDependencyError   an optional extra is not installed (also an ImportError)
@@ -104,6 +105,10 @@ class RunStateError(ConsistError, RuntimeError):
 
 class StoreError(ConsistError):
     """The metadata store could not be read or written."""
+
+
+class NoDatabaseError(StoreError, RuntimeError):
+    """A SQL query was asked of a tracker that has no database (``db_path=None``)."""
 
 
 class QueryError(ConsistError, ValueError):

@@ -32,6 +32,7 @@ from consist.identity.inputs import (
 from consist.identity.signature import RunIdentity
 from consist.model.artifact import Artifact
 from consist.model.decision import CacheOutcome
+from consist.model.facet import ConfigFacet
 from consist.model.run import ConsistRecord, Run, RunPhase, RunResult, RunStatus
 from consist.options import CacheMode, CodeIdentityMode
 from consist.request.spec import ExecutionStyle, RunRequest
@@ -61,6 +62,7 @@ class ActiveRun:
     final: ConsistRecord | None = None  # the record written by end()
     context_token: object = None  # set by the facade that activates the run
     held_lock: SignatureLocks | None = None  # held from lookup to cache entry (a miss)
+    artifact_facets: dict[str, ConfigFacet] = field(default_factory=dict)  # by artifact id
 
     @property
     def persist(self) -> bool:
@@ -100,6 +102,8 @@ class ActiveRun:
             inputs=list(self.inputs.values()),
             outputs=list(self.outputs.values()),
             identity=self.identity.to_dict(),
+            facet=self.request.facet,
+            artifact_facets=self.artifact_facets,
         )
 
 

@@ -2,7 +2,7 @@
 
 Written as the documents write them; only file contents the examples assume exist
 (raw.csv, a config directory) are created first. Query helpers over
-global_tables.run_config_kv (run_query) belong to a later issue and are not exercised.
+global_tables.run_config_kv (run_query) are exercised in tests/guide/.
 """
 
 from __future__ import annotations

@@ -292,12 +292,44 @@ GOLDEN_TABLES = {
     ],
     "consist_journal": [("file", "VARCHAR"), ("consumed", "BIGINT")],
     "consist_generation": [("generation", "VARCHAR"), ("recorded_at", "TIMESTAMP")],  # v4
+    # v5: config facets; run_config_kv lives in the global_tables schema.
+    "config_facets": [
+        ("id", "VARCHAR"),
+        ("namespace", "VARCHAR"),
+        ("schema_name", "VARCHAR"),
+        ("schema_version", "JSON"),
+        ("facet_index", "BOOLEAN"),
+        ("payload", "JSON"),
+    ],
+    "artifact_kv": [
+        ("artifact_id", "VARCHAR"),
+        ("run_id", "VARCHAR"),
+        ("facet_id", "VARCHAR"),
+        ("namespace", "VARCHAR"),
+        ("key", "VARCHAR"),
+        ("value_type", "VARCHAR"),
+        ("value_str", "VARCHAR"),
+        ("value_num", "DOUBLE"),
+        ("value_bool", "BOOLEAN"),
+        ("value_json", "JSON"),
+    ],
+    "run_config_kv": [
+        ("run_id", "VARCHAR"),
+        ("facet_id", "VARCHAR"),
+        ("namespace", "VARCHAR"),
+        ("key", "VARCHAR"),
+        ("value_type", "VARCHAR"),
+        ("value_str", "VARCHAR"),
+        ("value_num", "DOUBLE"),
+        ("value_bool", "BOOLEAN"),
+        ("value_json", "JSON"),
+    ],
 }
 
 
 def test_schema_version_is_pinned() -> None:
     # Bumped only together with a step in store/duckdb/migrate.py.
-    assert schema.SCHEMA_VERSION == 4
+    assert schema.SCHEMA_VERSION == 5
 
 
 def test_ddl_column_dicts_are_pinned() -> None:
@@ -334,11 +366,14 @@ def test_created_database_has_the_pinned_tables(tmp_path: Path) -> None:
     for table, column, kind in rows:
         found.setdefault(table, []).append((column, kind))
     assert found == GOLDEN_TABLES
-    assert version == [(4,)]
+    assert version == [(5,)]
     assert dict(keys) == {
+        "artifact_kv": ["artifact_id", "namespace", "key"],
         "artifacts": ["id"],
+        "config_facets": ["id"],
         "consist_generation": ["generation"],
         "consist_journal": ["file"],
         "run_artifacts": ["run_id", "artifact_id", "direction"],
+        "run_config_kv": ["run_id", "namespace", "key"],
         "runs": ["id"],
     }

@@ -31,3 +31,26 @@ def create_duckdb_engine(
         return connect_retry(lambda: dialect.connect(*cargs, **cparams))
 
     return engine
+
+
+def execute_query(engine: Any, query: object) -> list[Any]:
+    """Rows of ``query`` (a SQLAlchemy Core statement or ``text(...)`` with bound
+    parameters) on a fresh connection. The connection is rolled back, never committed."""
+    from sqlalchemy.sql.base import Executable
+
+    from consist.errors import ConfigError
+
+    if not isinstance(query, Executable):
+        hint = (
+            "Wrap SQL text in sqlalchemy.text(...) and bind values with .params(name=value)."
+            if isinstance(query, str)
+            else "Pass a SQLAlchemy statement: select(...), or text('SELECT ...')."
+        )
+        raise ConfigError(
+            f"run_query needs a SQLAlchemy executable, got {type(query).__name__} {query!r:.80}.",
+            fix=hint,
+            parameter="query",
+        )
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        return list(result.all()) if result.returns_rows else []

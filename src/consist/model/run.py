@@ -8,6 +8,7 @@ from typing import Any
 
 from consist.model.artifact import Artifact
 from consist.model.decision import CacheDecision
+from consist.model.facet import ConfigFacet
 
 #: Version of the persisted JSON snapshot shape (consist_runs/<id>.json).
 SNAPSHOT_SCHEMA_VERSION = 1
@@ -158,6 +159,9 @@ class ConsistRecord:
     outputs: list[Artifact] = field(default_factory=list)
     identity: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SNAPSHOT_SCHEMA_VERSION
+    facet: ConfigFacet | None = None  # in the snapshot only when the run has one
+    # Facets of artifacts logged with facet=..., by artifact id (also only when present).
+    artifact_facets: dict[str, ConfigFacet] = field(default_factory=dict)
 
     def outputs_by_key(self) -> dict[str, Artifact]:
         return {artifact.key: artifact for artifact in self.outputs}

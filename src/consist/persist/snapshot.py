@@ -5,6 +5,10 @@ Shape (``schema_version`` 1)::
     {"schema_version": 1, "run": {...Run fields...}, "config": <canonical config>,
      "inputs": [{...Artifact fields...}], "outputs": [...], "identity": {...}}
 
+plus ``"facet": {...ConfigFacet fields...}`` for a run given ``facet=`` / ``facet_from=``
+and ``"artifact_facets": {artifact id: {...}}`` for artifacts logged with ``facet=``
+(optional keys: readers treat a missing one as no facet).
+
 Snapshots are the source of truth: written first, atomically (temp + rename), before
 any index entry or store row, so every other record can be rebuilt from them.
 """
@@ -19,6 +23,7 @@ from consist.errors import StoreError
 from consist.fs.atomic import link_atomic, read_bytes_or_none, write_bytes_atomic
 from consist.fs.layout import RunLayout
 from consist.model.artifact import Artifact
+from consist.model.facet import ConfigFacet
 from consist.model.run import ConsistRecord, Run
 
 
@@ -40,6 +45,10 @@ def encode_record(record: ConsistRecord) -> bytes:
         "outputs": [artifact.to_dict() for artifact in record.outputs],
         "identity": record.identity,
     }
+    if record.facet is not None:  # optional key: records without a facet keep their shape
+        payload["facet"] = record.facet.to_dict()
+    if record.artifact_facets:
+        payload["artifact_facets"] = {k: f.to_dict() for k, f in record.artifact_facets.items()}
     return _ENCODER.encode(payload).encode()
 
 
@@ -52,6 +61,10 @@ def decode_record(data: bytes, layout: RunLayout) -> ConsistRecord:
         outputs=[_artifact(item, layout) for item in payload.get("outputs") or ()],
         identity=payload.get("identity") or {},
         schema_version=payload.get("schema_version", 1),
+        facet=ConfigFacet.from_dict(payload["facet"]) if payload.get("facet") else None,
+        artifact_facets={
+            k: ConfigFacet.from_dict(f) for k, f in (payload.get("artifact_facets") or {}).items()
+        },
     )
 
 

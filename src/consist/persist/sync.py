@@ -40,8 +40,9 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from consist.errors import RunStateError, StoreError
 from consist.fs.layout import RunLayout
@@ -71,6 +72,8 @@ from consist.store.memory import SnapshotMemoryStore
 from consist.store.overlay import query_with_pending, read_pending
 
 logger = logging.getLogger("consist")
+
+T = TypeVar("T")
 
 
 class SnapshotDirectory:
@@ -355,6 +358,25 @@ class StoreSync:
             if self._access is AccessMode.WRITE:
                 return self._query_in_write_session(query)  # heals first
             return self._query_snapshots(query, exc)
+
+    def read_store(self, read: Callable[[MetadataStore], T]) -> T:
+        """``read(store)`` after the catch-up a query makes (facet queries use it).
+
+        Write mode: pending runs are copied in first, and a store that does not index
+        run_dir is healed first, as for ``query_runs``. Read mode answers from what the
+        store holds (journal lines not yet copied in are not merged for these reads).
+        """
+        store = self._store
+        write = self._access is AccessMode.WRITE
+        if not (write and self._journal.has_unconsumed()):
+            marker = read_generation(self._layout)
+            with store.read_session():
+                lineage = store.lineage()
+                if not write or lineage is None or looks_healthy(lineage, marker, self._layout):
+                    return read(store)
+        with self._write_session():  # heals a store that needs it, then catches up
+            self._catch_up()
+            return read(store)
 
     def _query_in_write_session(self, query: RunQuery) -> list[Run]:
         with self._write_session():

@@ -24,6 +24,7 @@ from consist.model.limits import (
     validate_optional_str,
     validate_tags,
 )
+from consist.model.plain import plain_numbers
 from consist.options import (
     CacheMode,
     CacheOptions,
@@ -33,6 +34,7 @@ from consist.options import (
     OutputAction,
     OutputPolicyOptions,
 )
+from consist.request.facet import build_facet
 from consist.request.spec import (
     BEGIN_RUN_FIELDS,
     CacheSpec,
@@ -152,7 +154,7 @@ def request_from_begin_run(
             parameter=misplaced[0],
         )
     fields = {key: extra[key] for key in BEGIN_RUN_FIELDS if key in extra}
-    meta = {key: value for key, value in extra.items() if key not in fields}
+    meta = {key: plain_numbers(value) for key, value in extra.items() if key not in fields}
     validate_meta(meta, "meta")
     merged = {**call, **fields, "name": fields.get("name") or call["run_id"]}
     return _build(
@@ -216,6 +218,14 @@ def _build(
         allow_external_paths=allow_external_paths,
         caller_file=caller_file,
         meta=dict(meta or {}),
+        facet=build_facet(
+            namespace=model,
+            config=step["config"],
+            facet=step["facet"],
+            facet_from=step["facet_from"],
+            version=step["facet_schema_version"],
+            index=step["facet_index"],
+        ),
     )
 
 

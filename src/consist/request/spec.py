@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any, TypedDict
 
 from consist.model.artifact import Artifact
+from consist.model.facet import ConfigFacet
 from consist.options import (
     CacheMode,
     CacheOptions,
@@ -47,6 +48,10 @@ class StepKwargs(TypedDict, total=False):
     inputs: InputRefs | None
     depends_on: InputRefs | None
     tags: list[str] | None
+    facet: object
+    facet_from: list[str] | None
+    facet_schema_version: str | int | None
+    facet_index: bool | None
     identity_inputs: InputRefs | None
     year: int | None
     iteration: int | None
@@ -147,3 +152,4 @@ class RunRequest:
     allow_external_paths: bool = False
     caller_file: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    facet: ConfigFacet | None = None  # queryable config values, not part of the identity

@@ -12,7 +12,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from consist.model.artifact import Artifact
+from consist.model.facet import ConfigFacet, ConfigKV
 from consist.model.run import ConsistRecord, Run
+from consist.store import facets
 from consist.store.base import (
     EQUALITY_FILTERS,
     PendingRecords,
@@ -94,6 +96,17 @@ class MemoryStore:
 
     def known_ids(self) -> set[str]:
         return set(self._records)
+
+    # --- facets (store/facets.py holds the rules) -----------------------------------
+
+    def query_config_kv(self, query: facets.ConfigKVQuery) -> list[ConfigKV]:
+        return facets.query_config_kv(self._records.values(), query)
+
+    def find_runs_by_facet_kv(self, match: facets.FacetMatch) -> list[Run]:
+        return facets.find_runs_by_facet_kv(self._records.values(), match)
+
+    def query_facets(self, query: facets.FacetQuery) -> list[ConfigFacet]:
+        return facets.query_facets(self._records.values(), query)
 
 
 class SnapshotMemoryStore(MemoryStore):

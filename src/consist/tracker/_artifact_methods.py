@@ -9,7 +9,10 @@ from consist import flow
 from consist.errors import ConfigError, invalid_option
 from consist.execute.artifacts import check_key, default_key
 from consist.model.artifact import Artifact
+from consist.model.facet import ConfigFacet
 from consist.model.limits import validate_meta
+from consist.model.plain import plain_numbers
+from consist.request.facet import build_facet, check_index
 from consist.tracker._base import TrackerBase
 from consist.views.profiling import annotate_artifact, check_profile_option
 from consist.views.schemas import SchemaStore
@@ -27,6 +30,9 @@ class ArtifactMethods(TrackerBase):
         validate_content_hash: bool = False,
         profile_file_schema: bool | str | None = None,
         file_schema_sample_rows: int | None = None,
+        facet: object = None,
+        facet_schema_version: str | int | None = None,
+        facet_index: bool = False,
         **meta: Any,
     ) -> Artifact:
         """Log a file (or an existing Artifact) as an input or output of the active run.
@@ -37,6 +43,9 @@ class ArtifactMethods(TrackerBase):
         ``profile_file_schema=True`` profiles a tabular file's columns over at most
         ``file_schema_sample_rows`` rows (``"if_changed"``: reuse the profile of the same
         bytes); see docs/data.md.
+        ``facet`` (a small dict or pydantic model) is stored with the run's record, its
+        id in ``artifact.meta["facet_id"]``; with ``facet_index=True`` its leaves are
+        flattened into ``global_tables.artifact_kv`` (see docs/queries.md).
 
         Raises
         ------
@@ -47,6 +56,7 @@ class ArtifactMethods(TrackerBase):
         """
         active = self._require_active("log_artifact")
         check_profile_option(profile_file_schema)
+        built = _artifact_facet(active, facet, facet_schema_version, facet_index)
         artifact = self._log_one(
             active, path, key, direction, driver, content_hash, validate_content_hash, meta
         )
@@ -58,6 +68,7 @@ class ArtifactMethods(TrackerBase):
                 profile=profile_file_schema,
                 sample_rows=file_schema_sample_rows,
             )
+        _attach(active, artifact, built)
         flow.record_progress(self._services, active)
         return artifact
 
@@ -75,6 +86,9 @@ class ArtifactMethods(TrackerBase):
         direction: str = "output",
         driver: str | None = None,
         metadata_by_key: Mapping[str, dict[str, Any]] | None = None,
+        facets_by_key: Mapping[str, object] | None = None,
+        facet_schema_versions_by_key: Mapping[str, str | int] | None = None,
+        facet_index: bool = False,
         **shared_meta: Any,
     ) -> dict[str, Artifact]:
         """Log several artifacts with one snapshot write.
@@ -96,23 +110,40 @@ class ArtifactMethods(TrackerBase):
         for key in outputs:
             if not isinstance(key, str):
                 raise TypeError(f"log_artifacts: key {key!r} is not a string; use string keys.")
-        extra = set(metadata_by_key or ()) - set(outputs)
-        if extra:
-            raise ConfigError(
-                f"metadata_by_key has keys {sorted(extra)} that are not in outputs.",
-                fix="Use the same keys in metadata_by_key as in outputs.",
-                parameter="metadata_by_key",
+        by_key = {
+            "metadata_by_key": metadata_by_key,
+            "facets_by_key": facets_by_key,
+            "facet_schema_versions_by_key": facet_schema_versions_by_key,
+        }
+        for parameter, mapping in by_key.items():
+            extra = set(mapping or ()) - set(outputs)
+            if extra:
+                raise ConfigError(
+                    f"{parameter} has keys {sorted(extra)} that are not in outputs.",
+                    fix=f"Use the same keys in {parameter} as in outputs.",
+                    parameter=parameter,
+                )
+        built = {  # every facet is checked before any artifact is logged
+            key: _artifact_facet(
+                active,
+                (facets_by_key or {}).get(key),
+                (facet_schema_versions_by_key or {}).get(key),
+                facet_index,
             )
+            for key in outputs
+        }
         logged = {}
         for key, path in outputs.items():
             meta = {**shared_meta, **(metadata_by_key or {}).get(key, {})}
             logged[key] = self._log_one(active, path, key, direction, driver, None, False, meta)
+            _attach(active, logged[key], built[key])
         flow.record_progress(self._services, active)
         return logged
 
     def log_meta(self, **kwargs: Any) -> None:
         """Merge ``kwargs`` into the active run's ``meta`` and rewrite its snapshot."""
         active = self._require_active("log_meta")
+        kwargs = plain_numbers(kwargs)  # np.int64(3) is stored as 3, not "np.int64(3)"
         validate_meta({**active.run.meta, **kwargs}, "log_meta")
         active.run.meta.update(kwargs)
         flow.record_progress(self._services, active)
@@ -129,6 +160,7 @@ class ArtifactMethods(TrackerBase):
         meta: dict[str, Any],
     ) -> Artifact:
         key = check_key(key) if key is not None else default_key(path)
+        meta = plain_numbers(meta) if meta else meta
         validate_meta(meta, "meta")
         target = path.path if isinstance(path, Artifact) else path
         if direction == "output":
@@ -145,3 +177,23 @@ class ArtifactMethods(TrackerBase):
                 self._services, active, path, key, content_hash=content_hash, meta=meta
             )
         raise invalid_option("direction", direction, ["input", "output"])
+
+
+def _artifact_facet(
+    active: flow.ActiveRun, facet: object, version: object, index: object
+) -> ConfigFacet | None:
+    """The checked facet of an artifact (namespace: the run's model), or None."""
+    return build_facet(
+        namespace=active.run.model_name,
+        config=None,
+        facet=facet,
+        facet_from=None,
+        version=version,
+        index=check_index(index, "facet_index", default=False),
+    )
+
+
+def _attach(active: flow.ActiveRun, artifact: Artifact, facet: ConfigFacet | None) -> None:
+    if facet is not None:
+        active.artifact_facets[artifact.id] = facet
+        artifact.meta["facet_id"] = facet.id

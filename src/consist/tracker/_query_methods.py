@@ -9,6 +9,7 @@ from consist.errors import ConfigError, QueryError
 from consist.model.artifact import Artifact
 from consist.model.decision import CacheDecision
 from consist.model.run import RUN_FIELDS, ConsistRecord, Run, RunStatus
+from consist.query.config import index_by_facet
 from consist.query.runs import build_run_query
 from consist.store.base import RunQuery
 from consist.tracker._base import TrackerBase, refuse_unknown_keywords
@@ -41,12 +42,16 @@ class QueryMethods(TrackerBase):
         """Runs matching every given filter, newest first.
 
         With ``index_by="<run attribute>"`` returns a dict keyed by that attribute
-        (the last run wins on duplicate keys).
+        (the last run wins on duplicate keys); ``index_by="facet.<key>"`` keys by a
+        flattened facet value of each run (None when its facet lacks the key).
         """
         query = build_run_query(
             tags=tags, year=year, iteration=iteration, stage=stage, phase=phase, model=model,
             status=status, parent_id=parent_id, name=name, metadata=metadata, limit=limit,
         )  # fmt: skip
+        if isinstance(index_by, str) and index_by.startswith("facet."):
+            key = index_by[len("facet.") :]
+            return index_by_facet(self._services.sync.read_store, self._query(query), key)
         if index_by is not None and (
             not isinstance(index_by, str) or index_by.startswith("_") or index_by not in _RUN_ATTRS
         ):

@@ -47,6 +47,10 @@ class RunMethods(TrackerBase):
         inputs: InputRefs | None = None,
         depends_on: InputRefs | None = None,
         tags: list[str] | None = None,
+        facet: object = None,
+        facet_from: list[str] | None = None,
+        facet_schema_version: str | int | None = None,
+        facet_index: bool | None = None,
         identity_inputs: InputRefs | None = None,
         year: int | None = None,
         iteration: int | None = None,
@@ -65,6 +69,10 @@ class RunMethods(TrackerBase):
         The identity is a hash of the code, ``config``, ``inputs`` (+ ``depends_on``,
         ``identity_inputs``), ``model``, ``year``, ``iteration`` and the cache version/epoch.
         On a cache hit ``fn`` is not called and the earlier outputs are returned.
+        ``facet`` (a small dict or pydantic model) and the config keys named in
+        ``facet_from`` are stored as queryable values, not part of the identity; with
+        ``facet_index`` (default True) they are flattened into
+        ``global_tables.run_config_kv`` (see docs/queries.md).
 
         Returns
         -------
@@ -96,6 +104,10 @@ class RunMethods(TrackerBase):
         inputs: InputRefs | None = None,
         depends_on: InputRefs | None = None,
         tags: list[str] | None = None,
+        facet: object = None,
+        facet_from: list[str] | None = None,
+        facet_schema_version: str | int | None = None,
+        facet_index: bool | None = None,
         identity_inputs: InputRefs | None = None,
         year: int | None = None,
         iteration: int | None = None,
@@ -138,10 +150,14 @@ class RunMethods(TrackerBase):
         *,
         artifact_dir: Any = None,
         allow_external_paths: bool | None = None,
+        facet: object = None,
+        facet_from: list[str] | None = None,
         code_identity: str | None = None,
         code_identity_extra_deps: list[str] | None = None,
         cache_version: int | None = None,
         cache_epoch: int | None = None,
+        facet_schema_version: str | int | None = None,
+        facet_index: bool = True,
         **kwargs: Any,
     ) -> Run:
         """Start a run imperatively; finish it with :meth:`end_run`.

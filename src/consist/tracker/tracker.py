@@ -18,13 +18,20 @@ from consist.settings import TrackerConfig
 from consist.tracker._artifact_methods import ArtifactMethods
 from consist.tracker._container_methods import ContainerMethods
 from consist.tracker._data_methods import DataMethods
+from consist.tracker._facet_methods import FacetMethods
 from consist.tracker._query_methods import QueryMethods
 from consist.tracker._run_methods import RunMethods
 from consist.tracker._view_methods import ViewMethods, register_schemas
 
 
 class Tracker(
-    RunMethods, DataMethods, ContainerMethods, ArtifactMethods, QueryMethods, ViewMethods
+    RunMethods,
+    DataMethods,
+    ContainerMethods,
+    ArtifactMethods,
+    QueryMethods,
+    FacetMethods,
+    ViewMethods,
 ):
     """Records runs, reuses completed ones, and answers queries about them.
 

@@ -112,7 +112,8 @@ def test_an_older_database_opens_and_upgrades(tmp_path: Path, opener: str) -> No
     assert [r.id for r in db.query_runs(RunQuery())] == ["old-1"]
     assert "cache_decision" in columns(path)["runs"] and "owner" in columns(path)["runs"]
     assert "consist_generation" in columns(path)  # version 4
-    assert versions(path) == [1, 2, 3, 4]
+    assert "run_config_kv" in columns(path) and "config_facets" in columns(path)  # version 5
+    assert versions(path) == [1, 2, 3, 4, 5]
 
 
 def test_upgrading_is_idempotent(tmp_path: Path) -> None:
@@ -126,7 +127,7 @@ def test_upgrading_is_idempotent(tmp_path: Path) -> None:
         migrate.ensure_schema(conn, str(path))
     finally:
         conn.close()
-    assert versions(path) == [1, 2, 3, 4]
+    assert versions(path) == [1, 2, 3, 4, 5]
     assert store(path).count_runs() == 1
 
 
@@ -134,7 +135,7 @@ def test_a_v1_database_without_its_version_row_is_taken_as_v1(tmp_path: Path) ->
     path = tmp_path / "old.duckdb"
     make_v1_db(path, version_row=False)  # a v1 creator stopped before its last INSERT
     store(path).record_runs([])
-    assert versions(path) == [2, 3, 4]  # the steps applied are recorded; 1 never was
+    assert versions(path) == [2, 3, 4, 5]  # the steps applied are recorded; 1 never was
     assert "cache_decision" in columns(path)["runs"]
     assert store(path).get_run("old-1") is not None
 
@@ -146,13 +147,13 @@ def test_a_newer_database_is_refused_naming_both_versions(tmp_path: Path) -> Non
     conn.execute("INSERT INTO consist_schema VALUES (99)")
     conn.close()
     for db in (store(path), store(path, read_only=True)):
-        with pytest.raises(StoreError, match="schema version 99.*up to 4") as info:
+        with pytest.raises(StoreError, match="schema version 99.*up to 5") as info:
             db.count_runs()
         assert info.value.context["found_version"] == 99
         assert info.value.context["supported_version"] == schema.SCHEMA_VERSION
     with pytest.raises(StoreError, match="schema version 99"):
         store(path).record_runs([])
-    assert versions(path) == [4, 99]
+    assert versions(path) == [5, 99]
 
 
 def test_a_reader_does_not_upgrade_an_older_database(tmp_path: Path) -> None:
@@ -184,7 +185,7 @@ def test_two_connections_of_one_process_upgrade_at_once(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    assert versions(path) == [1, 2, 3, 4]
+    assert versions(path) == [1, 2, 3, 4, 5]
 
 
 OPENER = textwrap.dedent(
@@ -219,5 +220,5 @@ def test_two_processes_open_an_old_database_at_once(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         assert out.strip() == "old-1"
-    assert versions(path) == [1, 2, 3, 4]
+    assert versions(path) == [1, 2, 3, 4, 5]
     assert "cache_decision" in columns(path)["runs"]

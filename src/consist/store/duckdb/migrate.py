@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from consist.errors import StoreError
+from consist.store.duckdb.facets import FACET_DDL
 from consist.store.duckdb.schema import DDL, GENERATION_DDL, SCHEMA_VERSION
 
 #: version -> statements that upgrade a database from version - 1. Append only.
@@ -29,6 +30,7 @@ STEPS: dict[int, tuple[str, ...]] = {
     2: ("ALTER TABLE runs ADD COLUMN IF NOT EXISTS cache_decision JSON",),
     3: ("ALTER TABLE runs ADD COLUMN IF NOT EXISTS owner JSON",),
     4: (GENERATION_DDL,),
+    5: FACET_DDL,
 }
 
 _ATTEMPTS = 5

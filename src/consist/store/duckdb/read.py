@@ -39,7 +39,7 @@ RUN_SELECT = _select_list(RUN_FIELDS, "r")
 ARTIFACT_SELECT = _select_list(ARTIFACT_FIELDS, "a")
 
 
-def _row_to_run(row: tuple[Any, ...]) -> Run:
+def row_to_run(row: tuple[Any, ...]) -> Run:
     data = dict(zip(RUN_FIELDS, row, strict=True))
     data["meta"] = json.loads(data["meta"]) if data["meta"] else {}
     for name in ("cache_decision", "owner"):
@@ -136,18 +136,18 @@ def query_runs(conn: Any, query: RunQuery) -> list[Run]:
     nested = {k: v for k, v in (query.metadata or {}).items() if metadata_kind(v) == "json"}
     if not nested:
         sql, params = build_run_query(query)
-        return [_row_to_run(row) for row in conn.execute(sql, params).fetchall()]
+        return [row_to_run(row) for row in conn.execute(sql, params).fetchall()]
     # Nested metadata filters: SQL narrows by type, Python compares the values, and the
     # limit applies after that (rare filters, so the extra rows are cheap).
     sql, params = build_run_query(replace(query, limit=None))
-    runs = [_row_to_run(row) for row in conn.execute(sql, params).fetchall()]
+    runs = [row_to_run(row) for row in conn.execute(sql, params).fetchall()]
     runs = [r for r in runs if all(metadata_matches(r.meta.get(k), v) for k, v in nested.items())]
     return runs if query.limit is None else runs[: query.limit]
 
 
 def get_run(conn: Any, run_id: str) -> Run | None:
     row = conn.execute(f"SELECT {RUN_SELECT} FROM runs r WHERE r.id = ?", [run_id]).fetchone()
-    return _row_to_run(row) if row else None
+    return row_to_run(row) if row else None
 
 
 def get_run_artifacts(

@@ -12,7 +12,9 @@ lookups we make in milliseconds at 100k runs, and ART indexes slow every upsert.
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+from consist.store.duckdb.facets import FACET_DDL
+
+SCHEMA_VERSION = 5
 
 RUN_COLUMNS: dict[str, str] = {
     "id": "VARCHAR",
@@ -87,4 +89,5 @@ DDL = (
     # How far each pending-journal file has been copied in (see persist/journal.py).
     "CREATE TABLE IF NOT EXISTS consist_journal (file VARCHAR PRIMARY KEY, consumed BIGINT)",
     GENERATION_DDL,
+    *FACET_DDL,  # schema version 5: config_facets, global_tables.run_config_kv
 )

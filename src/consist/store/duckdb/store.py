@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from consist.fs.layout import RunLayout
 from consist.model.artifact import Artifact
+from consist.model.facet import ConfigFacet, ConfigKV
 from consist.model.run import ConsistRecord, Run
 from consist.store.base import (
     PendingRecords,
@@ -31,8 +32,9 @@ from consist.store.base import (
     RunQuery,
     StoreLineage,
 )
-from consist.store.duckdb import read, write
+from consist.store.duckdb import facets, read, write
 from consist.store.duckdb.connect import DuckDBConnector, call_while_locked
+from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
 
 T = TypeVar("T")
 
@@ -177,6 +179,22 @@ class DuckDBStore:
 
     def count_runs(self) -> int:
         return self._read(read.count_runs, 0)
+
+    # --- facets (store/facets.py states the contract) --------------------------------
+
+    def query_config_kv(self, query: ConfigKVQuery) -> list[ConfigKV]:
+        return self._read(lambda conn: facets.query_config_kv(conn, query), [])
+
+    def find_runs_by_facet_kv(self, match: FacetMatch) -> list[Run]:
+        return self._read(
+            lambda conn: facets.find_runs_by_facet_kv(
+                conn, match, read.RUN_SELECT, read.row_to_run
+            ),
+            [],
+        )
+
+    def query_facets(self, query: FacetQuery) -> list[ConfigFacet]:
+        return self._read(lambda conn: facets.query_facets(conn, query), [])
 
     def sql_engine(self) -> object | None:
         """A NullPool SQLAlchemy engine whose connects wait for other processes' locks."""

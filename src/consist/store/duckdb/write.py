@@ -25,6 +25,7 @@ import duckdb
 
 from consist.fs.atomic import write_bytes_atomic
 from consist.model.run import ConsistRecord
+from consist.store.duckdb.facets import upsert_facets
 from consist.store.duckdb.schema import ARTIFACT_COLUMNS, LINK_COLUMNS, RUN_COLUMNS
 
 
@@ -64,6 +65,9 @@ def upsert_records(
         # A re-recorded run (running -> final) replaces its links, never accumulates them.
         conn.execute("DELETE FROM run_artifacts WHERE list_contains(?, run_id)", [list(runs)])
         _bulk_upsert(conn, "run_artifacts", LINK_COLUMNS, links.values(), scratch_dir)
+        upsert_facets(
+            records, lambda name, cols, rows: _bulk_upsert(conn, name, cols, rows, scratch_dir)
+        )
         for name, offset in (journal_offsets or {}).items():
             conn.execute("INSERT OR REPLACE INTO consist_journal VALUES (?, ?)", [name, offset])
         conn.execute("COMMIT")
