@@ -35,10 +35,6 @@ NOT_YET = {
     "facet_from": "config facets (#13)",
     "facet_schema_version": "config facets (#13)",
     "facet_index": "config facets (#13)",
-    "capture_dir": "output capture of a directory (#12)",
-    "capture_pattern": "output capture of a directory (#12)",
-    "cache_hydration": "hydration (#12)",
-    "validate_cached_outputs": "hydration (#12)",
 }
 # Documented extensions beyond the reference (docs/runs.md).
 EXTENSIONS = {
