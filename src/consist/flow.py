@@ -149,6 +149,9 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
         meta=meta,
         owner=services.liveness.owner(),
     )
+    if request.artifact_dir is None and layout.subdir_fn is not None:
+        artifact_dir = layout.run_artifact_dir(run)  # set_run_subdir_fn: it sees the run
+        run.artifact_dir = layout.to_uri(artifact_dir)
     capture = OutputCapture(
         run_id=run.id,
         signature=run.signature,

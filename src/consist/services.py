@@ -64,7 +64,7 @@ def open_store(settings: TrackerConfig, layout: RunLayout) -> MetadataStore:
 
 def build_services(settings: TrackerConfig, *, store: MetadataStore | None = None) -> Services:
     """Wire the collaborators; ``store`` overrides the one the settings would open."""
-    layout = RunLayout(settings.run_dir)
+    layout = RunLayout(settings.run_dir, settings.mounts)
     access_mode = AccessMode.parse(settings.access_mode, "access_mode")
     check_locations(settings, layout, writable=access_mode is AccessMode.WRITE)
     if access_mode is AccessMode.WRITE:
