@@ -180,6 +180,14 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
             found, lambda: started or active.record(), services.completed.steps
         )
         run.cache_decision = decision.to_dict()
+        if request.cache.hydration is Hydration.INPUTS_MISSING and (
+            found.hit is None or request.style is not ExecutionStyle.FUNCTION
+        ):
+            backfill_inputs(resolved, services.copies)  # code will execute; nothing recorded yet
+        if request.output.capture_dir is not None and (
+            found.hit is None or request.style is not ExecutionStyle.FUNCTION
+        ):
+            capture.watch(request.output.capture_dir, request.output.capture_pattern)
         if found.hit is not None:
             active.release_lock()
             active.reused = found.hit
@@ -190,17 +198,9 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
                 _hydrate(services, active, artifact_dir)
         elif started is not None and active.persist:
             services.recorder.record_started(started)
-        if request.cache.hydration is Hydration.INPUTS_MISSING and (
-            found.hit is None or request.style is not ExecutionStyle.FUNCTION
-        ):
-            backfill_inputs(resolved, services.copies)  # code is about to execute
     except BaseException:
         active.release_lock()
         raise
-    if request.output.capture_dir is not None and not (
-        active.cache_hit and request.style is ExecutionStyle.FUNCTION
-    ):
-        capture.watch(request.output.capture_dir, request.output.capture_pattern)
     services.hooks.emit(services.hooks.on_start, run)
     return active
 

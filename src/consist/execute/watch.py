@@ -30,7 +30,7 @@ from consist.model.artifact import Artifact
 Picture = dict[str, tuple[int, int, int]]
 
 
-def _check_dir(directory: object, parameter: str) -> str:
+def check_dir(directory: object, parameter: str) -> str:
     if not isinstance(directory, (str, os.PathLike)) or not os.fspath(directory):
         raise ConfigError(
             f"{parameter}={directory!r} must be a directory path.",
@@ -69,7 +69,7 @@ class DirectoryWatch:
                 fix="Pass pattern='*.csv' (or leave the default '*').",
                 parameter="pattern",
             )
-        watch = cls(_check_dir(directory, parameter), pattern, recursive or "**" in pattern)
+        watch = cls(check_dir(directory, parameter), pattern, recursive or "**" in pattern)
         watch.before = watch.picture()
         return watch
 

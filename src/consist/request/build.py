@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from consist.errors import ConfigError, UnknownKeywordError
+from consist.execute.watch import check_dir
 from consist.model.ids import random_hex
 from consist.model.limits import (
     validate_meta,
@@ -219,7 +220,11 @@ def _build(
             paths=output_paths,
             missing=OutputAction.parse(missing, "output_missing"),
             mismatch=OutputAction.parse(mismatch, "output_mismatch"),
-            capture_dir=_optional_path(step["capture_dir"], "capture_dir"),
+            capture_dir=(
+                None
+                if step["capture_dir"] is None
+                else check_dir(step["capture_dir"], "capture_dir")
+            ),
             capture_pattern=pattern,
         ),
         cache=cache,
