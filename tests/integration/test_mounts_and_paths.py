@@ -102,6 +102,7 @@ def test_unmounted_schemes_and_plain_paths_resolve_as_given(origin: Path) -> Non
         assert tracker.resolve_uri("/abs/file.csv") == "/abs/file.csv"
         assert tracker.resolve_uri("./outputs/x") == str(tracker.run_dir / "outputs" / "x")
         assert tracker.resolve_uri("inputs://") == str(origin / "data")
+        assert tracker.resolve_uri("rel/file.csv") == str(Path.cwd() / "rel" / "file.csv")
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,8 @@ class PathMethods(TrackerBase):
     def resolve_uri(self, uri: str) -> str:
         """The absolute local path of a portable URI (``inputs://x.csv``, ``./outputs/...``).
 
-        A scheme no mount names is returned unchanged.
+        A scheme no mount names is returned unchanged; a plain relative path is made
+        absolute against the working directory.
 
         Raises
         ------
@@ -53,6 +54,8 @@ class PathMethods(TrackerBase):
                 f"uri={uri!r} must be a string.", fix="Pass a URI such as 'inputs://x.csv'.",
                 parameter="uri",
             )  # fmt: skip
+        if "://" not in uri and not uri.startswith("./"):
+            return os.path.abspath(uri)  # a plain path: made absolute, as the reference says
         return self._services.layout.from_uri(uri)
 
     def set_run_subdir_fn(self, fn: Callable[[Run], str | os.PathLike[str]] | None) -> None:
