@@ -18,6 +18,7 @@ _EXPORTS: dict[str, str] = {
     "current_tracker": "consist.api",
     "ingest": "consist.api",
     # module-level helpers on the current tracker
+    "capture_outputs": "consist.api",
     "log_artifact": "consist.api",
     "log_artifacts": "consist.api",
     "log_dataframe": "consist.api",
@@ -36,9 +37,11 @@ _EXPORTS: dict[str, str] = {
     "CacheOptions": "consist.options",
     "CodeIdentityMode": "consist.options",
     "ExecutionOptions": "consist.options",
+    "Hydration": "consist.options",
     "InputBinding": "consist.options",
     "OutputAction": "consist.options",
     "OutputPolicyOptions": "consist.options",
+    "ValidateMode": "consist.options",
     # records
     "Artifact": "consist.model.artifact",
     "CacheDecision": "consist.model.decision",
@@ -56,6 +59,7 @@ _EXPORTS: dict[str, str] = {
     "OutputValidationError": "consist.errors",
     "RunStateError": "consist.errors",
     "StoreError": "consist.errors",
+    "MissingArtifactError": "consist.errors",
     "QueryError": "consist.errors",
     "ViewError": "consist.errors",
     "MissingDependencyError": "consist.errors",
@@ -79,6 +83,7 @@ def __dir__() -> list[str]:
 
 if _TYPE_CHECKING:
     from consist.api import (
+        capture_outputs,
         current_tracker,
         ingest,
         load,
@@ -101,6 +106,7 @@ if _TYPE_CHECKING:
         ConsistError,
         ExecutionError,
         IdentityError,
+        MissingArtifactError,
         MissingDependencyError,
         MissingInputError,
         OutputValidationError,
@@ -117,9 +123,11 @@ if _TYPE_CHECKING:
         CacheOptions,
         CodeIdentityMode,
         ExecutionOptions,
+        Hydration,
         InputBinding,
         OutputAction,
         OutputPolicyOptions,
+        ValidateMode,
     )
     from consist.settings import TrackerConfig
     from consist.tracker.tracker import Tracker

@@ -6,13 +6,16 @@ The current tracker is the one running the active run (inside ``tracker.run`` /
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Unpack
 
 from consist.context import get_current_tracker
 
 if TYPE_CHECKING:
+    from consist.execute.watch import DirectoryWatch
     from consist.model.artifact import Artifact
     from consist.model.run import RunResult
     from consist.request.spec import RunKwargs, TraceKwargs
@@ -137,3 +140,17 @@ def ingest(artifact: Artifact, data: Any = None, schema: Any = None, **kwargs: A
 def view(model: Any, key: str | None = None) -> Any:
     """``Tracker.view`` on the current tracker: a hybrid view over a schema's concept."""
     return get_current_tracker().view(model, key)
+
+
+def capture_outputs(
+    directory: str | os.PathLike[str], pattern: str = "*", recursive: bool = False
+) -> AbstractContextManager[DirectoryWatch]:
+    """``Tracker.capture_outputs`` on the current tracker: files new or modified in
+    ``directory`` during the block become outputs of the active run.
+
+    Examples
+    --------
+    >>> with consist.capture_outputs("./out", pattern="*.csv"):  # doctest: +SKIP
+    ...     legacy_model.run("./out")
+    """
+    return get_current_tracker().capture_outputs(directory, pattern, recursive)

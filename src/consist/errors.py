@@ -12,6 +12,7 @@
     ├── ExecutionError           user code or output handling failed
     │   └── OutputValidationError  declared outputs missing or mismatched (also a RuntimeError)
     ├── RunStateError            lifecycle misuse: no active run, two active runs (also a RuntimeError)
+    ├── MissingArtifactError     a recorded artifact's bytes are gone (also FileNotFoundError)
     ├── StoreError               the metadata store could not be read or written
     │   └── NoDatabaseError      a SQL query on a tracker without a database (also a RuntimeError)
     ├── QueryError               a query found nothing / too much (also a ValueError)
@@ -101,6 +102,11 @@ class OutputValidationError(ExecutionError, RuntimeError):
 
 class RunStateError(ConsistError, RuntimeError):
     """A lifecycle call does not fit the current run state."""
+
+
+class MissingArtifactError(ConsistError, FileNotFoundError):
+    """A recorded artifact's file is gone and no copy of its bytes was found; ``run_id``
+    names the run that would regenerate it."""
 
 
 class StoreError(ConsistError):

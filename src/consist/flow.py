@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from consist.cache.explain import explain_lookup
+from consist.cache.hydrate import backfill_inputs, hydrate_outputs
 from consist.cache.locks import SignatureLocks
-from consist.cache.lookup import lookup_cache
+from consist.cache.lookup import CacheLookup, lookup_cache
 from consist.errors import RunStateError
 from consist.execute.artifacts import input_artifacts, logged_input_artifact, utc_now
 from consist.execute.capture import OutputCapture
@@ -34,7 +35,7 @@ from consist.model.artifact import Artifact
 from consist.model.decision import CacheOutcome
 from consist.model.facet import ConfigFacet
 from consist.model.run import ConsistRecord, Run, RunPhase, RunResult, RunStatus
-from consist.options import CacheMode, CodeIdentityMode
+from consist.options import CacheMode, CodeIdentityMode, Hydration
 from consist.request.spec import ExecutionStyle, RunRequest
 from consist.services import Services
 
@@ -152,6 +153,9 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
         meta=meta,
         owner=services.liveness.owner(),
     )
+    if request.artifact_dir is None and layout.subdir_fn is not None:
+        artifact_dir = layout.run_artifact_dir(run)  # set_run_subdir_fn: it sees the run
+        run.artifact_dir = layout.to_uri(artifact_dir)
     capture = OutputCapture(
         run_id=run.id,
         signature=run.signature,
@@ -162,14 +166,14 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
     active = ActiveRun(request, run, identity, config, resolved, capture)
     active.inputs.update(input_artifacts(resolved, layout, run.id))
     signature, mode = identity.signature, request.cache.mode
-    found = lookup_cache(services.completed, signature, mode)
+    found = _lookup(services, request, signature)
     locks = services.locks
     if found.hit is None and locks and request.style is ExecutionStyle.FUNCTION:
         # A miss holds the signature's lock until its result is in the cache index, so an
         # identical step of another process waits here, then hits (cache/locks.py).
         if mode is CacheMode.REUSE and locks.acquire(signature):
             active.held_lock = locks
-            found = lookup_cache(services.completed, signature, mode)
+            found = _lookup(services, request, signature)
     try:
         if found.outcome is CacheOutcome.DEMOTED:
             services.completed.forget(signature)  # its outputs are gone
@@ -180,12 +184,22 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
             found, lambda: started or active.record(), services.completed.steps
         )
         run.cache_decision = decision.to_dict()
+        if request.cache.hydration is Hydration.INPUTS_MISSING and (
+            found.hit is None or request.style is not ExecutionStyle.FUNCTION
+        ):
+            backfill_inputs(resolved, services.copies)  # code will execute; nothing recorded yet
+        if request.output.capture_dir is not None and (
+            found.hit is None or request.style is not ExecutionStyle.FUNCTION
+        ):
+            capture.watch(request.output.capture_dir, request.output.capture_pattern)
         if found.hit is not None:
             active.release_lock()
             active.reused = found.hit
             run.cache_hit = True
             run.reused_run_id = found.hit.run.id
             capture.outputs.update((a.key, a) for a in found.hit.outputs)
+            if request.cache.hydration is not None:
+                _hydrate(services, active, artifact_dir)
         elif started is not None and active.persist:
             services.recorder.record_started(started)
     except BaseException:
@@ -193,6 +207,36 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
         raise
     services.hooks.emit(services.hooks.on_start, run)
     return active
+
+
+def _lookup(services: Services, request: RunRequest, signature: str) -> CacheLookup:
+    """The cache lookup, validating a hit's outputs as the request asks (recovering a
+    missing one from a recorded copy)."""
+    return lookup_cache(
+        services.completed,
+        signature,
+        request.cache.mode,
+        request.cache.validate,
+        digester=services.digester,
+        recover=services.copies.restore,
+    )
+
+
+def _hydrate(services: Services, active: ActiveRun, artifact_dir: str) -> None:
+    hydration = active.request.cache.hydration
+    if hydration is None or hydration is Hydration.INPUTS_MISSING:
+        return
+    copied = hydrate_outputs(
+        hydration,
+        active.outputs,
+        output_paths=active.request.output.paths,
+        artifact_dir=artifact_dir,
+        layout=services.layout,
+        copies=services.copies,
+        digester=services.digester,
+    )
+    if copied:
+        active.run.meta["hydrated_outputs"] = copied
 
 
 def run_function(

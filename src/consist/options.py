@@ -41,6 +41,35 @@ class CacheMode(_StrEnum):
     READONLY = "readonly"
 
 
+class Hydration(_StrEnum):
+    """What a cache hit copies to disk (``cache_hydration``); ``None`` copies nothing.
+
+    OUTPUTS_REQUESTED: copy the cached outputs named in ``output_paths`` to those paths.
+    OUTPUTS_ALL: copy every cached output into the new run's artifact directory.
+    INPUTS_MISSING: before executing, restore inputs whose files are gone from a recorded
+        copy of the same bytes (a miss whose input cannot be restored fails, naming the
+        run that would regenerate it).
+    """
+
+    OUTPUTS_REQUESTED = "outputs-requested"
+    OUTPUTS_ALL = "outputs-all"
+    INPUTS_MISSING = "inputs-missing"
+
+
+class ValidateMode(_StrEnum):
+    """How a cache hit's outputs are checked before they are reused.
+
+    LAZY: each output file must exist (one ``stat`` per output).
+    STRICT: each output's bytes must still have the recorded digest; the file digest memo
+        (path, size, mtime, ctime, inode) makes an unchanged file cost a ``stat``.
+    NONE: outputs are not checked; a hit is reused even if its files are gone.
+    """
+
+    LAZY = "lazy"
+    STRICT = "strict"
+    NONE = "none"
+
+
 class CodeIdentityMode(_StrEnum):
     """What counts as "the code" in a run's identity.
 
@@ -103,7 +132,9 @@ class CacheOptions:
     """Grouped cache controls for ``Tracker.run``.
 
     ``cache_version`` and ``cache_epoch`` are folded into the run signature: bump one to
-    invalidate earlier results without changing code or config.
+    invalidate earlier results without changing code or config. ``cache_hydration`` and
+    ``validate_cached_outputs`` (see :class:`Hydration`, :class:`ValidateMode`) never
+    change the signature.
     """
 
     cache_mode: CacheMode | str = CacheMode.REUSE
@@ -111,9 +142,16 @@ class CacheOptions:
     cache_epoch: int | None = None
     code_identity: CodeIdentityMode | str | None = None
     code_identity_extra_deps: tuple[str, ...] | list[str] | None = None
+    cache_hydration: Hydration | str | None = None
+    validate_cached_outputs: ValidateMode | str = ValidateMode.LAZY
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "cache_mode", CacheMode.parse(self.cache_mode, "cache_mode"))
+        if self.cache_hydration is not None:
+            hydration = Hydration.parse(self.cache_hydration, "cache_hydration")
+            object.__setattr__(self, "cache_hydration", hydration)
+        validate = ValidateMode.parse(self.validate_cached_outputs, "validate_cached_outputs")
+        object.__setattr__(self, "validate_cached_outputs", validate)
         if self.code_identity is not None:
             mode = CodeIdentityMode.parse(self.code_identity, "code_identity")
             object.__setattr__(self, "code_identity", mode)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from consist.cache.copies import CopyIndex
 from consist.cache.index import CompletedIndex, ProducedIndex
 from consist.cache.locks import SignatureLocks
 from consist.errors import ConfigError
@@ -46,6 +47,7 @@ class Services:
     locks: SignatureLocks | None
     liveness: Liveness
     hooks: HookRegistry
+    copies: CopyIndex
 
 
 def open_store(settings: TrackerConfig, layout: RunLayout) -> MetadataStore:
@@ -62,7 +64,7 @@ def open_store(settings: TrackerConfig, layout: RunLayout) -> MetadataStore:
 
 def build_services(settings: TrackerConfig, *, store: MetadataStore | None = None) -> Services:
     """Wire the collaborators; ``store`` overrides the one the settings would open."""
-    layout = RunLayout(settings.run_dir)
+    layout = RunLayout(settings.run_dir, settings.mounts)
     access_mode = AccessMode.parse(settings.access_mode, "access_mode")
     check_locations(settings, layout, writable=access_mode is AccessMode.WRITE)
     if access_mode is AccessMode.WRITE:
@@ -80,10 +82,11 @@ def build_services(settings: TrackerConfig, *, store: MetadataStore | None = Non
         every_seconds=settings.sync_every_seconds,
     )
     completed, produced = CompletedIndex(layout), ProducedIndex(layout)
+    digester = FileDigester(layout.digest_memo_dir, persist_min_bytes=DIGEST_MEMO_MIN_BYTES)
     return Services(
         settings=settings,
         layout=layout,
-        digester=FileDigester(layout.digest_memo_dir, persist_min_bytes=DIGEST_MEMO_MIN_BYTES),
+        digester=digester,
         completed=completed,
         produced=produced,
         store=store,
@@ -92,6 +95,7 @@ def build_services(settings: TrackerConfig, *, store: MetadataStore | None = Non
         locks=SignatureLocks(layout) if settings.signature_locks else None,
         liveness=liveness,
         hooks=HookRegistry(),
+        copies=CopyIndex(layout, digester),
     )
 
 

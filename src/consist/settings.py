@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +61,9 @@ class TrackerConfig:
     access_mode:
         ``"write"`` (default) records runs; ``"read"`` only queries and never writes
         anything (see :class:`~consist.options.AccessMode`).
+    mounts:
+        ``{name: root}``: a path under ``root`` is recorded as ``name://relative``, so a
+        record stays valid when the data moves (point the mount at the new root).
     """
 
     run_dir: str | Path = "./runs"
@@ -69,6 +73,7 @@ class TrackerConfig:
     sync_every_seconds: float = SYNC_EVERY_SECONDS
     signature_locks: bool = SIGNATURE_LOCKS
     access_mode: AccessMode | str = AccessMode.WRITE
+    mounts: Mapping[str, str | Path] | None = None
 
     def __post_init__(self) -> None:
         _check_path_type(self.run_dir, "run_dir", optional=False)

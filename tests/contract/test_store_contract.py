@@ -132,6 +132,13 @@ class ToyStore:
             sorted(record.outputs, key=lambda a: a.key),
         )
 
+    def find_artifacts_by_uri(self, uri: str):
+        found = {
+            a.id: a for r in self._runs.values() for a in (*r.inputs, *r.outputs) if a.uri == uri
+        }
+        by_id = sorted(found.values(), key=lambda a: a.id)
+        return sorted(by_id, key=lambda a: a.created_at or "", reverse=True)
+
     def count_runs(self) -> int:
         return len(self._runs)
 
@@ -511,6 +518,20 @@ def test_same_artifact_as_input_and_output_of_one_run(store) -> None:
     store.record_runs([record])
     inputs, outputs = store.get_run_artifacts("r1")
     assert inputs == outputs == record.outputs
+
+
+def test_find_artifacts_by_uri_newest_first(store) -> None:
+    producer, consumer = make_records()[:2]
+    shared = producer.outputs[0]
+    consumer.inputs = [copy.deepcopy(shared)]
+    later = artifact("zz", "again", "r2", uri=shared.uri, created_at=ts(9))
+    tie = artifact("aa", "tie", "r2", uri=shared.uri, created_at=ts(9))
+    consumer.outputs = [*consumer.outputs, later, tie]
+    store.record_runs([producer, consumer])
+    found = store.find_artifacts_by_uri(shared.uri)
+    assert [a.id for a in found] == ["aa", "zz", shared.id]
+    assert found[2] == shared
+    assert store.find_artifacts_by_uri("./nowhere.csv") == []
 
 
 # --- both implementations give identical results ----------------------------------------

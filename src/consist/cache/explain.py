@@ -25,7 +25,7 @@ from typing import Any
 
 from consist.cache.lookup import CacheLookup
 from consist.cache.steps import StepIndex
-from consist.model.decision import CacheDecision, CacheOutcome, ComponentChange
+from consist.model.decision import CacheDecision, CacheOutcome, ComponentChange, DemotionReason
 from consist.model.decision import IdentityComponent as C
 from consist.model.run import ConsistRecord
 
@@ -61,13 +61,20 @@ def explain_lookup(
     if outcome is CacheOutcome.DEMOTED and found.record is not None and found.missing is not None:
         matched, missing = found.record.run.id, found.missing
         path = missing.abs_path or missing.uri
+        reason = found.reason or DemotionReason.MISSING
+        what = (
+            f"at {path} no longer has its recorded content"
+            if reason is DemotionReason.CHANGED
+            else f"is missing at {path} (no recorded copy found)"
+        )
         return CacheDecision(
             outcome,
-            f"demoted: run {matched!r} matched, but its output {missing.key!r} is missing "
-            f"at {path}; the step ran again",
+            f"demoted: run {matched!r} matched, but its output {missing.key!r} {what}; "
+            "the step ran again",
             matched_run_id=matched,
             missing_key=missing.key,
             missing_path=path,
+            demotion_reason=reason,
         )
     record = current()
     run = record.run

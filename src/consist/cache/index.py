@@ -9,8 +9,8 @@ and safe for many concurrent processes:
   signature replace the link; any completed run with that signature is a valid hit.
   It owns the StepIndex (cache/steps.py: latest completed run per step, flushed when
   the tracker closes), which is what a miss is compared with to say why it missed.
-* ProducedIndex: absolute output path -> producing run's signature and the digest it
-  recorded. This lets a plain path input that some run wrote contribute that run's
+* ProducedIndex: output path (keyed by its portable URI) -> producing run's signature
+  and the digest it recorded. This lets a plain path input that some run wrote contribute that run's
   signature to the identity (the Merkle link), without a database. An output in its
   run's default artifact directory (outputs/<model>/<run_id>/...) gets no entry file:
   the path names the run, and that run's snapshot holds the output's digest, so the
@@ -89,15 +89,20 @@ class ProducedIndex:
         self._layout = layout
         self._memo: dict[str, ProducedFile] = {}
 
-    def _path(self, abs_path: str) -> str:
-        key = digest_bytes(abs_path.encode())
+    def _path(self, name: str) -> str:
+        key = digest_bytes(name.encode())
         return os.path.join(self._layout.produced_dir, key[:2], f"{key}.json")
 
     def lookup(self, abs_path: str) -> ProducedFile | None:
         entry = self._memo.get(abs_path)
         if entry is not None:
             return entry
-        data = read_bytes_or_none(self._path(abs_path))
+        # Entries are keyed by the portable URI, so they survive a moved run_dir or a
+        # re-pointed mount; entries written before were keyed by the absolute path.
+        uri = self._layout.to_uri(abs_path)
+        data = read_bytes_or_none(self._path(uri))
+        if data is None and uri != abs_path and uri.startswith("./"):
+            data = read_bytes_or_none(self._path(abs_path))
         if data is None:
             return self._from_own_directory(abs_path)
         try:
@@ -115,13 +120,13 @@ class ProducedIndex:
         if self._run_of(abs_path) == entry.run_id:
             return  # found from its run's snapshot (_from_own_directory): no file needed
         payload = {
-            "path": abs_path,
+            "path": self._layout.to_uri(abs_path),
             "signature": entry.signature,
             "digest": entry.digest,
             "run_id": entry.run_id,
             "artifact_id": entry.artifact_id,
         }
-        write_bytes_atomic(self._path(abs_path), json.dumps(payload).encode())
+        write_bytes_atomic(self._path(self._layout.to_uri(abs_path)), json.dumps(payload).encode())
 
     def _run_of(self, abs_path: str) -> str | None:
         """The run id of a path in a default artifact dir, outputs/<model>/<run_id>/..."""

@@ -1,20 +1,23 @@
 """Reuse or run? A signature and a cache mode become a CacheLookup.
 
-Pure: the lookup only reads the index (one memo access or one file read, plus one
-``stat`` per cached output for lazy validation). When a hit's output is missing it
-answers DEMOTED and leaves it to the caller to ``forget`` the index entry.
+Pure apart from recovery: the lookup reads the index (one memo access or one file
+read), then validates the hit's outputs (cache/validate.py: one ``stat`` per output in
+the default lazy mode). When an output is gone and ``recover`` cannot restore it, or its
+bytes changed under strict validation, it answers DEMOTED and leaves it to the caller to
+``forget`` the index entry.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from consist.cache.index import CompletedIndex
+from consist.cache.validate import Recover, validate_outputs
+from consist.identity.files import FileDigester
 from consist.model.artifact import Artifact
-from consist.model.decision import CacheOutcome
+from consist.model.decision import CacheOutcome, DemotionReason
 from consist.model.run import ConsistRecord
-from consist.options import CacheMode
+from consist.options import CacheMode, ValidateMode
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,12 +25,13 @@ class CacheLookup:
     """What the index says of a signature.
 
     ``record`` is the completed run to reuse (HIT) or the one whose output ``missing``
-    is gone (DEMOTED); both are None on MISS and OVERWRITE.
+    is gone or changed (DEMOTED, with ``reason``); both are None on MISS and OVERWRITE.
     """
 
     outcome: CacheOutcome
     record: ConsistRecord | None = None
     missing: Artifact | None = None
+    reason: DemotionReason | None = None
 
     @property
     def hit(self) -> ConsistRecord | None:
@@ -35,14 +39,21 @@ class CacheLookup:
         return self.record if self.outcome is CacheOutcome.HIT else None
 
 
-def lookup_cache(completed: CompletedIndex, signature: str, mode: CacheMode) -> CacheLookup:
+def lookup_cache(
+    completed: CompletedIndex,
+    signature: str,
+    mode: CacheMode,
+    validate: ValidateMode = ValidateMode.LAZY,
+    *,
+    digester: FileDigester | None = None,
+    recover: Recover | None = None,
+) -> CacheLookup:
     if mode is CacheMode.OVERWRITE:
         return CacheLookup(CacheOutcome.OVERWRITE)
     record = completed.lookup(signature)
     if record is None:
         return CacheLookup(CacheOutcome.MISS)
-    # Lazy validation: a hit is only as good as its files. One stat per output.
-    for artifact in record.outputs:
-        if not os.path.exists(artifact.abs_path or artifact.uri):
-            return CacheLookup(CacheOutcome.DEMOTED, record, artifact)
+    failed = validate_outputs(record.outputs, validate, digester=digester, recover=recover)
+    if failed is not None:
+        return CacheLookup(CacheOutcome.DEMOTED, record, failed[0], failed[1])
     return CacheLookup(CacheOutcome.HIT, record)

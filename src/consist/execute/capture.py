@@ -5,7 +5,8 @@ A run's outputs come from four places, logged in this order (the first one wins 
 1. values the function returned (paths, Artifacts, DataFrames written as tables),
 2. ``log_artifact`` / ``log_output`` calls during the run,
 3. ``output_paths={key: path}`` that exist when the run ends,
-4. paths handed out by ``consist.output_path(key)`` that were written.
+4. paths handed out by ``consist.output_path(key)`` that were written,
+5. files new or modified in ``capture_dir`` (execute/watch.py).
 
 Then the output policy applies: ``output_missing`` for declared keys (``outputs`` and
 ``output_paths``) that nothing produced, ``output_mismatch`` for a return value that
@@ -24,6 +25,7 @@ from consist._libs.pandas import is_pandas_object
 from consist.errors import OutputValidationError
 from consist.execute.artifacts import output_artifact
 from consist.execute.python import split_returns
+from consist.execute.watch import DirectoryWatch
 from consist.formats.registry import write_table
 from consist.fs.contain import check_ext, join_inside
 from consist.fs.layout import RunLayout
@@ -42,6 +44,7 @@ class OutputCapture:
         "artifact_dir",
         "outputs",
         "planned",
+        "watches",
         "_layout",
         "_digester",
     )
@@ -60,6 +63,7 @@ class OutputCapture:
         self.artifact_dir = artifact_dir
         self.outputs: dict[str, Artifact] = {}
         self.planned: dict[str, str] = {}  # key -> path handed out by output_path()
+        self.watches: list[DirectoryWatch] = []  # capture_dir, pictured before the code ran
         self._layout = layout
         self._digester = digester
 
@@ -69,6 +73,10 @@ class OutputCapture:
         os.makedirs(os.path.dirname(path), exist_ok=True)
         self.planned[key] = path
         return Path(path)
+
+    def watch(self, directory: str, pattern: str) -> None:
+        """Picture ``directory`` now; its new or modified files are logged at the end."""
+        self.watches.append(DirectoryWatch.start(directory, pattern, parameter="capture_dir"))
 
     def log_output(self, path: Any, key: str, **options: Any) -> Artifact:
         """Hash ``path`` and record it as output ``key`` of this run."""
@@ -122,6 +130,11 @@ class OutputCapture:
             # A planned file already returned under another key is not logged twice.
             if key not in self.outputs and path not in logged_paths and os.path.exists(path):
                 self.log_output(path, key)
+        for watch in self.watches:
+            logged_paths = {artifact.abs_path for artifact in self.outputs.values()}
+            for key, path in watch.changed().items():
+                if key not in self.outputs and path not in logged_paths:
+                    watch.artifacts[key] = self.log_output(path, key)
         expected = set(declared or ()) | set(output_paths or ())
         absent = sorted(expected - set(self.outputs))
         if absent:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from pathlib import Path
 
 # next() on itertools.count is atomic under the GIL, so threads never share a name.
@@ -105,3 +106,30 @@ def unlink_quietly(path: str) -> None:
         os.unlink(path)
     except OSError:
         pass
+
+
+def copy_atomic(source: str | Path, target: str | Path) -> None:
+    """Copy a file or directory tree so ``target`` appears complete or not at all.
+
+    Bytes go to a temporary name beside ``target`` first, then are renamed over it
+    (a directory ``target`` that already exists is replaced as a whole).
+    """
+    source_s, target_s = os.fspath(source), os.fspath(target)
+    parent = os.path.dirname(target_s)
+    if parent:
+        os.makedirs(parent, exist_ok=True)
+    tmp = _temp_name(target_s)
+    try:
+        if os.path.isdir(source_s):
+            shutil.copytree(source_s, tmp, symlinks=True)
+            if os.path.isdir(target_s):
+                shutil.rmtree(target_s)
+        else:
+            shutil.copy2(source_s, tmp)
+        os.replace(tmp, target_s)
+    except BaseException:
+        if os.path.isdir(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            unlink_quietly(tmp)
+        raise

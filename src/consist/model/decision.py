@@ -35,6 +35,18 @@ class CacheOutcome(StrEnum):
     DEMOTED = "demoted"
 
 
+class DemotionReason(StrEnum):
+    """Why a matched run's outputs could not be reused (outcome DEMOTED).
+
+    MISSING: a cached output file is gone and no recorded copy of its bytes was found.
+    CHANGED: ``validate_cached_outputs='strict'``: a cached output's bytes no longer have
+        the digest recorded when it was produced.
+    """
+
+    MISSING = "missing"
+    CHANGED = "changed"
+
+
 class IdentityComponent(StrEnum):
     """One component of a run's identity, as named in a cache miss reason.
 
@@ -127,7 +139,9 @@ class CacheDecision:
     compared_run_id: MISS: the nearest earlier run of the same step (same model and run
         name; same year and iteration when there is one), or None on the step's first run.
     changes: MISS: the identity components that differ from ``compared_run_id``.
-    missing_key, missing_path: DEMOTED: the cached output that was not found.
+    missing_key, missing_path: DEMOTED: the cached output that was not found (or, with
+        ``demotion_reason`` CHANGED, whose bytes changed).
+    demotion_reason: DEMOTED: ``"missing"`` or ``"changed"`` (see :class:`DemotionReason`).
 
     Examples
     --------
@@ -143,6 +157,7 @@ class CacheDecision:
     changes: tuple[ComponentChange, ...] = ()
     missing_key: str | None = None
     missing_path: str | None = None
+    demotion_reason: DemotionReason | None = None
 
     @property
     def hit(self) -> bool:
@@ -175,6 +190,8 @@ class CacheDecision:
             value = getattr(self, name)
             if value is not None:
                 data[name] = value
+        if self.demotion_reason is not None:
+            data["demotion_reason"] = self.demotion_reason.value
         if self.changes:
             data["changes"] = [change.to_dict() for change in self.changes]
         return data
@@ -189,4 +206,7 @@ class CacheDecision:
             changes=tuple(ComponentChange.from_dict(c) for c in data.get("changes") or ()),
             missing_key=data.get("missing_key"),
             missing_path=data.get("missing_path"),
+            demotion_reason=(
+                DemotionReason(data["demotion_reason"]) if data.get("demotion_reason") else None
+            ),
         )

@@ -69,7 +69,7 @@ def decode_record(data: bytes, layout: RunLayout) -> ConsistRecord:
 
 
 def _artifact(item: dict[str, Any], layout: RunLayout) -> Artifact:
-    return Artifact.from_dict(item, abs_path=layout.from_uri(item["uri"]))
+    return Artifact.from_dict(item, abs_path=layout.from_uri_or_none(item["uri"]))
 
 
 def write_snapshot(

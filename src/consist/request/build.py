@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from consist.errors import ConfigError, UnknownKeywordError
+from consist.execute.watch import check_dir
 from consist.model.ids import random_hex
 from consist.model.limits import (
     validate_meta,
@@ -30,9 +31,11 @@ from consist.options import (
     CacheOptions,
     CodeIdentityMode,
     ExecutionOptions,
+    Hydration,
     InputBinding,
     OutputAction,
     OutputPolicyOptions,
+    ValidateMode,
 )
 from consist.request.facet import build_facet
 from consist.request.spec import (
@@ -107,6 +110,8 @@ def request_from_run(call: Mapping[str, Any]) -> RunRequest:
             options.cache_epoch,
             options.code_identity,
             options.code_identity_extra_deps,
+            options.cache_hydration,
+            options.validate_cached_outputs,
         )
     policy = policy or _DEFAULT_POLICY
     binding = InputBinding.AUTO if execution is None else execution.input_binding
@@ -188,6 +193,13 @@ def _build(
     step = {key: call.get(key) for key in _STEP_KEYWORDS}
     name, model, run_id = _names(fn, call.get("name"), step["model"], step["run_id"])
     output_paths = _typed(step["output_paths"], Mapping, "output_paths", "a mapping of key -> path")
+    pattern = "*" if step["capture_pattern"] is None else step["capture_pattern"]
+    if not isinstance(pattern, str) or not pattern or "\x00" in pattern:
+        raise ConfigError(
+            f"capture_pattern={pattern!r} must be a non-empty glob pattern.",
+            fix="Pass capture_pattern='*.csv' (or leave the default '*').",
+            parameter="capture_pattern",
+        )
     return RunRequest(
         style=style,
         name=name,
@@ -210,6 +222,12 @@ def _build(
             paths=output_paths,
             missing=OutputAction.parse(missing, "output_missing"),
             mismatch=OutputAction.parse(mismatch, "output_mismatch"),
+            capture_dir=(
+                None
+                if step["capture_dir"] is None
+                else check_dir(step["capture_dir"], "capture_dir")
+            ),
+            capture_pattern=pattern,
         ),
         cache=cache,
         input_binding=input_binding,
@@ -257,11 +275,19 @@ def _flat_cache_spec(call: Mapping[str, Any]) -> CacheSpec:
         call.get("cache_epoch"),
         call.get("code_identity"),
         call.get("code_identity_extra_deps"),
+        call.get("cache_hydration"),
+        call.get("validate_cached_outputs", ValidateMode.LAZY),
     )
 
 
 def _cache_spec(
-    mode: object, version: object, epoch: object, code_identity: object, extra_deps: object
+    mode: object,
+    version: object,
+    epoch: object,
+    code_identity: object,
+    extra_deps: object,
+    hydration: object = None,
+    validate: object = ValidateMode.LAZY,
 ) -> CacheSpec:
     deps = () if extra_deps is None else extra_deps
     if isinstance(deps, str) or not isinstance(deps, (list, tuple)):
@@ -280,6 +306,8 @@ def _cache_spec(
             else CodeIdentityMode.parse(code_identity, "code_identity")
         ),
         code_identity_extra_deps=tuple(os.fspath(dep) for dep in deps),
+        hydration=None if hydration is None else Hydration.parse(hydration, "cache_hydration"),
+        validate=ValidateMode.parse(validate, "validate_cached_outputs"),
     )
 
 

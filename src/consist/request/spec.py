@@ -27,9 +27,11 @@ from consist.options import (
     CacheOptions,
     CodeIdentityMode,
     ExecutionOptions,
+    Hydration,
     InputBinding,
     OutputAction,
     OutputPolicyOptions,
+    ValidateMode,
 )
 
 #: A file reference: a path or an Artifact logged by an earlier run.
@@ -60,6 +62,8 @@ class StepKwargs(TypedDict, total=False):
     parent_run_id: str | None
     outputs: list[str] | None
     output_paths: Mapping[str, PathRef] | None
+    capture_dir: str | os.PathLike[str] | None
+    capture_pattern: str
 
 
 class RunKwargs(StepKwargs, total=False):
@@ -77,6 +81,8 @@ class TraceKwargs(StepKwargs, total=False):
     cache_mode: CacheMode | str
     cache_version: int | None
     cache_epoch: int | None
+    cache_hydration: Hydration | str | None
+    validate_cached_outputs: ValidateMode | str
     code_identity: CodeIdentityMode | str | None
     code_identity_extra_deps: list[str] | None
     output_mismatch: OutputAction | str
@@ -86,7 +92,7 @@ class TraceKwargs(StepKwargs, total=False):
 #: ``begin_run`` keywords (beyond its named parameters) that are run fields, not metadata.
 BEGIN_RUN_FIELDS = (
     "name", "year", "iteration", "stage", "phase", "parent_run_id", "depends_on",
-    "identity_inputs", "outputs", "output_paths",
+    "identity_inputs", "outputs", "output_paths", "capture_dir", "capture_pattern",
 )  # fmt: skip
 
 
@@ -112,6 +118,8 @@ class CacheSpec:
     epoch: int | None = None
     code_identity: CodeIdentityMode | None = None
     code_identity_extra_deps: tuple[str, ...] = ()
+    hydration: Hydration | None = None
+    validate: ValidateMode = ValidateMode.LAZY
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +130,8 @@ class OutputSpec:
     paths: Mapping[str, PathRef] | None = None
     missing: OutputAction = OutputAction.WARN
     mismatch: OutputAction = OutputAction.WARN
+    capture_dir: str | None = None  # new or modified files here become outputs
+    capture_pattern: str = "*"
 
 
 @dataclass(frozen=True, slots=True)

@@ -222,6 +222,11 @@ class MetadataStore(Protocol):
         """(inputs, outputs) of a run."""
         ...
 
+    def find_artifacts_by_uri(self, uri: str) -> list[Artifact]:
+        """Every artifact recorded at ``uri`` (as input or output of any run), newest
+        ``created_at`` first, ties by id."""
+        ...
+
     def count_runs(self) -> int: ...
 
     def sql_engine(self) -> object | None:

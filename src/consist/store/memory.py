@@ -85,6 +85,16 @@ class MemoryStore:
         by_key = lambda artifact: artifact.key  # noqa: E731
         return sorted(record.inputs, key=by_key), sorted(record.outputs, key=by_key)
 
+    def find_artifacts_by_uri(self, uri: str) -> list[Artifact]:
+        found: dict[str, Artifact] = {}
+        for record in self._records.values():
+            for artifact in (*record.inputs, *record.outputs):
+                if artifact.uri == uri:
+                    found.setdefault(artifact.id, artifact)
+        # Newest first, ties by id: the SQL store's ORDER BY.
+        ordered = sorted(found.values(), key=lambda a: a.id)
+        return sorted(ordered, key=lambda a: a.created_at or "", reverse=True)
+
     def count_runs(self) -> int:
         return len(self._records)
 

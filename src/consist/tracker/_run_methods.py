@@ -6,6 +6,7 @@ statement and hands it to the spine (flow.py); every run ends through ``flow.end
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
@@ -20,8 +21,10 @@ from consist.options import (
     CacheOptions,
     CodeIdentityMode,
     ExecutionOptions,
+    Hydration,
     OutputAction,
     OutputPolicyOptions,
+    ValidateMode,
 )
 from consist.request import build
 from consist.request.spec import ExecutionStyle, InputRefs, PathRef, RunRequest
@@ -59,6 +62,8 @@ class RunMethods(TrackerBase):
         parent_run_id: str | None = None,
         outputs: list[str] | None = None,
         output_paths: Mapping[str, PathRef] | None = None,
+        capture_dir: str | os.PathLike[str] | None = None,
+        capture_pattern: str = "*",
         cache_options: CacheOptions | None = None,
         output_policy: OutputPolicyOptions | None = None,
         execution_options: ExecutionOptions | None = None,
@@ -116,9 +121,13 @@ class RunMethods(TrackerBase):
         parent_run_id: str | None = None,
         outputs: list[str] | None = None,
         output_paths: Mapping[str, PathRef] | None = None,
+        capture_dir: str | os.PathLike[str] | None = None,
+        capture_pattern: str = "*",
         cache_mode: CacheMode | str = "reuse",
+        cache_hydration: Hydration | str | None = None,
         cache_version: int | None = None,
         cache_epoch: int | None = None,
+        validate_cached_outputs: ValidateMode | str = "lazy",
         code_identity: CodeIdentityMode | str | None = None,
         code_identity_extra_deps: list[str] | None = None,
         output_mismatch: OutputAction | str = "warn",

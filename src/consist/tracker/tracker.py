@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from consist.tracker._artifact_methods import ArtifactMethods
 from consist.tracker._container_methods import ContainerMethods
 from consist.tracker._data_methods import DataMethods
 from consist.tracker._facet_methods import FacetMethods
+from consist.tracker._path_methods import PathMethods
 from consist.tracker._query_methods import QueryMethods
 from consist.tracker._run_methods import RunMethods
 from consist.tracker._view_methods import ViewMethods, register_schemas
@@ -32,6 +33,7 @@ class Tracker(
     QueryMethods,
     FacetMethods,
     ViewMethods,
+    PathMethods,
 ):
     """Records runs, reuses completed ones, and answers queries about them.
 
@@ -52,6 +54,10 @@ class Tracker(
         SQLModel classes for ingestion and views, registered by class name
         (``registered_schemas``, ``get_registered_schema``); an artifact logged with
         ``schema=Model`` finds its class by name in a later session.
+    mounts:
+        ``{"inputs": "/data/in"}`` records ``/data/in/file.csv`` as ``inputs://file.csv``;
+        :meth:`resolve_uri` maps it back. Point a mount at another root (another machine)
+        and every record stays resolvable, every cache hit intact.
 
     Examples
     --------
@@ -65,11 +71,16 @@ class Tracker(
         *,
         code_identity: CodeIdentityMode | str = CodeIdentityMode.REPO_GIT,
         access_mode: AccessMode | str = AccessMode.WRITE,
+        mounts: Mapping[str, str | Path] | None = None,
         config: TrackerConfig | None = None,
         schemas: Iterable[type] | None = None,
     ) -> None:
         settings = config or TrackerConfig(
-            run_dir=run_dir, db_path=db_path, code_identity=code_identity, access_mode=access_mode
+            run_dir=run_dir,
+            db_path=db_path,
+            code_identity=code_identity,
+            access_mode=access_mode,
+            mounts=mounts,
         )
         self._settings = settings
         self._services: Services = build_services(settings)

@@ -31,10 +31,6 @@ NOT_YET = {
     "hash_inputs": "config adapters (#15)",
     "input_keys": "deprecated alias, with define_step (#12)",
     "optional_input_keys": "deprecated alias, with define_step (#12)",
-    "capture_dir": "output capture of a directory (#12)",
-    "capture_pattern": "output capture of a directory (#12)",
-    "cache_hydration": "hydration (#12)",
-    "validate_cached_outputs": "hydration (#12)",
 }
 # Documented extensions beyond the reference (docs/runs.md).
 EXTENSIONS = {

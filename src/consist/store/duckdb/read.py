@@ -50,7 +50,7 @@ def row_to_run(row: tuple[Any, ...]) -> Run:
 def _row_to_artifact(row: tuple[Any, ...], layout: RunLayout | None) -> Artifact:
     data = dict(zip(ARTIFACT_FIELDS, row, strict=True))
     data["meta"] = json.loads(data["meta"]) if data["meta"] else {}
-    abs_path = layout.from_uri(data["uri"]) if layout else None
+    abs_path = layout.from_uri_or_none(data["uri"]) if layout else None
     return Artifact.from_dict(data, abs_path=abs_path)
 
 
@@ -161,6 +161,15 @@ def get_run_artifacts(
     inputs = [_row_to_artifact(row[1:], layout) for row in rows if row[0] == "input"]
     outputs = [_row_to_artifact(row[1:], layout) for row in rows if row[0] == "output"]
     return inputs, outputs
+
+
+def find_artifacts_by_uri(conn: Any, uri: str, layout: RunLayout | None) -> list[Artifact]:
+    rows = conn.execute(
+        f"SELECT {ARTIFACT_SELECT} FROM artifacts a WHERE a.uri = ? "
+        "ORDER BY a.created_at DESC NULLS LAST, a.id ASC",
+        [uri],
+    ).fetchall()
+    return [_row_to_artifact(row, layout) for row in rows]
 
 
 def count_runs(conn: Any) -> int:

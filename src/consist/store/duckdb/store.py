@@ -177,6 +177,9 @@ class DuckDBStore:
         nothing: tuple[list[Artifact], list[Artifact]] = ([], [])
         return self._read(lambda conn: read.get_run_artifacts(conn, run_id, self._layout), nothing)
 
+    def find_artifacts_by_uri(self, uri: str) -> list[Artifact]:
+        return self._read(lambda conn: read.find_artifacts_by_uri(conn, uri, self._layout), [])
+
     def count_runs(self) -> int:
         return self._read(read.count_runs, 0)
 
