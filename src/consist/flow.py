@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 from consist.cache.explain import explain_lookup
-from consist.cache.locks import SignatureLocks
+from consist.cache.locks import SignatureLock
 from consist.cache.lookup import lookup_cache
 from consist.errors import RunStateError
 from consist.execute.artifacts import input_artifacts, logged_input_artifact, utc_now
@@ -60,7 +60,7 @@ class ActiveRun:
     phase: RunPhase = RunPhase.BEGUN
     final: ConsistRecord | None = None  # the record written by end()
     context_token: object = None  # set by the facade that activates the run
-    held_lock: SignatureLocks | None = None  # held from lookup to cache entry (a miss)
+    held_lock: SignatureLock | None = None  # held from lookup to cache entry (a miss)
 
     @property
     def persist(self) -> bool:
