@@ -296,3 +296,16 @@ def record_progress(services: Services, active: ActiveRun) -> None:
     """
     if active.persist and not active.ended:
         services.recorder.record_progress(active.record())
+
+
+def would_hit(services: Services, request: RunRequest) -> bool:
+    """Whether ``request`` is a cache hit right now: identity and lookup only, nothing
+    recorded or locked (``tracker.map`` decides which points to ship with it)."""
+    _, _, _, identity = compute_run_identity(
+        request,
+        digester=services.digester,
+        lookup_producer=services.produced.lookup,
+        default_code_mode=cast(CodeIdentityMode, services.settings.code_identity),
+    )
+    found = lookup_cache(services.completed, identity.signature, request.cache.mode)
+    return found.hit is not None

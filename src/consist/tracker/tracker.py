@@ -18,13 +18,20 @@ from consist.settings import TrackerConfig, postgres_url
 from consist.tracker._artifact_methods import ArtifactMethods
 from consist.tracker._container_methods import ContainerMethods
 from consist.tracker._data_methods import DataMethods
+from consist.tracker._map_methods import MapMethods
 from consist.tracker._query_methods import QueryMethods
 from consist.tracker._run_methods import RunMethods
 from consist.tracker._view_methods import ViewMethods, register_schemas
 
 
 class Tracker(
-    RunMethods, DataMethods, ContainerMethods, ArtifactMethods, QueryMethods, ViewMethods
+    RunMethods,
+    DataMethods,
+    ContainerMethods,
+    ArtifactMethods,
+    QueryMethods,
+    ViewMethods,
+    MapMethods,
 ):
     """Records runs, reuses completed ones, and answers queries about them.
 
