@@ -147,7 +147,7 @@ class PostgresStore:
 
     def lineage(self) -> StoreLineage:
         created, self._created = self._created, None
-        rows = self._link.run(
+        rows = self._read(
             lambda conn: conn.execute(
                 "SELECT g.generation, (SELECT count(*) FROM (SELECT 1 FROM runs LIMIT 1) x) "
                 "FROM (SELECT NULL AS generation UNION ALL "
@@ -175,7 +175,8 @@ class PostgresStore:
         return {}
 
     def _read(self, query: Callable[[Any], T]) -> T:
-        return self._link.run(query)
+        # Every read is ONE statement (atomic on its own): no BEGIN/COMMIT round trips.
+        return self._link.run(query, transaction=False)
 
     def get_run(self, run_id: str) -> Run | None:
         return self._read(lambda conn: read.get_run(conn, run_id))
