@@ -88,6 +88,7 @@ class MapMethods(TrackerBase):
                 _remote_point,
                 [points[index] for index in misses],
                 settings=self._settings,
+                tracker_type=type(self),
                 fn=fn,
                 call=call,
                 pure=False,
@@ -115,14 +116,17 @@ _workers = threading.local()
 
 
 def _remote_point(
-    config: Any, *, settings: TrackerConfig, fn: Callable[..., Any], call: dict[str, Any]
+    config: Any,
+    *,
+    settings: TrackerConfig,
+    tracker_type: Callable[..., Any],
+    fn: Callable[..., Any],
+    call: dict[str, Any],
 ) -> RunResult:
     """A Dask task: one point, recorded by this worker thread's tracker."""
     trackers: dict[TrackerConfig, Any] = getattr(_workers, "trackers", None) or {}
     _workers.trackers = trackers
     tracker = trackers.get(settings)
     if tracker is None:
-        from consist.tracker.tracker import Tracker
-
-        tracker = trackers[settings] = Tracker(config=settings)
+        tracker = trackers[settings] = tracker_type(config=settings)
     return _run_point(tracker, fn, config, call)
