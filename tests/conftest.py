@@ -59,3 +59,32 @@ def write_module(tmp_path: Path) -> Iterator[Callable[[str, str], ModuleType]]:
     yield _write
     for name in names:
         sys.modules.pop(name, None)
+
+
+# --- PostgreSQL (issue 17): one throwaway server per test session, one database per test ---
+
+_pg_databases = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    """A PostgreSQL server started for this session (tests/pg_server.py). Missing: a failure."""
+    import os
+
+    if os.environ.get("CONSIST_SKIP_POSTGRES") == "1":
+        pytest.skip("CONSIST_SKIP_POSTGRES=1")
+    from pg_server import PgServer
+
+    server = PgServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: object) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    import os
+
+    name = f"consist_test_{os.getpid()}_{next(_pg_databases)}"
+    return pg_server.create_database(name)  # type: ignore[attr-defined, no-any-return]

@@ -26,7 +26,7 @@ LAYER_OF = {name: depth for depth, names in enumerate(LAYERS) for name in names}
 OPTIONAL_THIRD_PARTY = {
     "pandas", "pyarrow", "sqlalchemy", "duckdb_engine", "pydantic", "git",
     "h5py", "tables", "xarray", "netCDF4", "h5netcdf", "zarr", "geopandas", "pyogrio",
-    "shapely", "openmatrix", "dlt", "sqlmodel", "rich",
+    "shapely", "openmatrix", "dlt", "sqlmodel", "rich", "psycopg", "distributed", "dask",
 }  # fmt: skip
 # Besides store/duckdb, formats/relation.py hands tables out as DuckDB relations, and
 # views/ builds hybrid views and stages ingestion with DuckDB.

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from consist.cache.explain import explain_lookup
 from consist.cache.hydrate import backfill_inputs, hydrate_outputs
-from consist.cache.locks import SignatureLocks
+from consist.cache.locks import SignatureLock
 from consist.cache.lookup import CacheLookup, lookup_cache
 from consist.errors import RunStateError
 from consist.execute.artifacts import input_artifacts, logged_input_artifact, utc_now
@@ -62,7 +62,7 @@ class ActiveRun:
     phase: RunPhase = RunPhase.BEGUN
     final: ConsistRecord | None = None  # the record written by end()
     context_token: object = None  # set by the facade that activates the run
-    held_lock: SignatureLocks | None = None  # held from lookup to cache entry (a miss)
+    held_lock: SignatureLock | None = None  # held from lookup to cache entry (a miss)
     artifact_facets: dict[str, ConfigFacet] = field(default_factory=dict)  # by artifact id
 
     @property
@@ -344,3 +344,16 @@ def record_progress(services: Services, active: ActiveRun) -> None:
     """
     if active.persist and not active.ended:
         services.recorder.record_progress(active.record())
+
+
+def would_hit(services: Services, request: RunRequest) -> bool:
+    """Whether ``request`` is a cache hit right now: identity and lookup only, nothing
+    recorded or locked (``tracker.map`` decides which points to ship with it)."""
+    _, _, _, identity = compute_run_identity(
+        request,
+        digester=services.digester,
+        lookup_producer=services.produced.lookup,
+        default_code_mode=cast(CodeIdentityMode, services.settings.code_identity),
+    )
+    found = lookup_cache(services.completed, identity.signature, request.cache.mode)
+    return found.hit is not None

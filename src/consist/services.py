@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from consist.cache.copies import CopyIndex
 from consist.cache.index import CompletedIndex, ProducedIndex
-from consist.cache.locks import SignatureLocks
+from consist.cache.locks import SignatureLock, SignatureLocks
 from consist.errors import ConfigError
 from consist.fs.layout import RunLayout
 from consist.identity.files import FileDigester
@@ -28,8 +28,15 @@ from consist.persist.journal import PendingJournal
 from consist.persist.liveness import Liveness
 from consist.persist.recorder import RunRecorder
 from consist.persist.sync import SnapshotDirectory, StoreSync
-from consist.settings import DIGEST_MEMO_MIN_BYTES, STORE_LOCK_TIMEOUT_SECONDS, TrackerConfig
-from consist.store.base import MetadataStore
+from consist.settings import (
+    DIGEST_MEMO_MIN_BYTES,
+    POSTGRES_CONNECT_TIMEOUT_SECONDS,
+    POSTGRES_RETRY_SECONDS,
+    STORE_LOCK_TIMEOUT_SECONDS,
+    TrackerConfig,
+    postgres_url,
+)
+from consist.store.base import MetadataStore, SharedSignatures
 from consist.store.duckdb.store import DuckDBStore
 from consist.store.memory import SnapshotMemoryStore
 
@@ -44,16 +51,29 @@ class Services:
     store: MetadataStore
     sync: StoreSync
     recorder: RunRecorder
-    locks: SignatureLocks | None
+    locks: SignatureLock | None
     liveness: Liveness
     hooks: HookRegistry
     copies: CopyIndex
 
 
 def open_store(settings: TrackerConfig, layout: RunLayout) -> MetadataStore:
-    """The store the settings ask for: DuckDB at ``db_path``, else snapshots in memory."""
+    """The store the settings ask for: PostgreSQL for a URL, DuckDB at ``db_path``, else
+    snapshots in memory."""
     if settings.db_path is None:
         return SnapshotMemoryStore(SnapshotDirectory(layout))
+    url = postgres_url(settings.db_path)
+    if url is not None:
+        from consist.store.postgres.store import PostgresStore  # psycopg only when used
+
+        return PostgresStore(
+            url,
+            layout=layout,
+            connect_timeout=POSTGRES_CONNECT_TIMEOUT_SECONDS,
+            retry_seconds=POSTGRES_RETRY_SECONDS,
+            read_only=settings.access_mode is AccessMode.READ,
+            db_path=os.fspath(settings.db_path),
+        )
     return DuckDBStore(
         os.fspath(settings.db_path),
         layout=layout,
@@ -81,8 +101,15 @@ def build_services(settings: TrackerConfig, *, store: MetadataStore | None = Non
         every_runs=settings.sync_every_runs,
         every_seconds=settings.sync_every_seconds,
     )
-    completed, produced = CompletedIndex(layout), ProducedIndex(layout)
     digester = FileDigester(layout.digest_memo_dir, persist_min_bytes=DIGEST_MEMO_MIN_BYTES)
+    # A shared server store answers for signatures this machine has not seen, and locks
+    # signatures across machines (store/postgres/); otherwise files in run_dir do both.
+    shared = store if isinstance(store, SharedSignatures) else None
+    completed = CompletedIndex(layout, shared.find_completed if shared else None)
+    produced = ProducedIndex(layout)
+    locks: SignatureLock | None = None
+    if settings.signature_locks:
+        locks = shared.signature_locks() if shared else SignatureLocks(layout)
     return Services(
         settings=settings,
         layout=layout,
@@ -92,7 +119,7 @@ def build_services(settings: TrackerConfig, *, store: MetadataStore | None = Non
         store=store,
         sync=sync,
         recorder=RunRecorder(layout, sync, completed, produced),
-        locks=SignatureLocks(layout) if settings.signature_locks else None,
+        locks=locks,
         liveness=liveness,
         hooks=HookRegistry(),
         copies=CopyIndex(layout, digester),
@@ -114,8 +141,8 @@ def check_locations(settings: TrackerConfig, layout: RunLayout, *, writable: boo
         )
     if writable:
         _refuse_unwritable(settings.run_dir, _nearest_existing(run_dir), "run_dir")
-    if settings.db_path is None:
-        return
+    if settings.db_path is None or postgres_url(settings.db_path) is not None:
+        return  # a server URL was checked by TrackerConfig; the store connects to it
     db_path = os.path.abspath(os.fspath(settings.db_path))
     _refuse_under_file(settings.db_path, db_path, "db_path")
     if os.path.isdir(db_path) or run_dir == db_path or run_dir.startswith(db_path + os.sep):

@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from consist.errors import ConfigError
 from consist.options import AccessMode, CodeIdentityMode
@@ -48,9 +49,10 @@ class TrackerConfig:
     run_dir:
         Root directory for run outputs and JSON snapshots (``consist_runs/``).
     db_path:
-        Local DuckDB file for the queryable store. ``None`` keeps records in JSON
-        snapshots only. A URL (``postgresql://...``, ``sqlite://...``, any scheme) is
-        refused: a PostgreSQL store is planned, not available yet.
+        Local DuckDB file for the queryable store, or a PostgreSQL URL
+        (``postgresql://user@host:port/db`` or ``postgresql+psycopg://...``) for a store
+        shared by many machines (``pip install 'consist[postgres]'``). ``None`` keeps
+        records in JSON snapshots only. Any other URL scheme is refused.
     code_identity:
         Default code identity mode for runs that do not set one.
     sync_every_runs, sync_every_seconds:
@@ -90,7 +92,7 @@ class TrackerConfig:
                 fix="Pass a file path such as './provenance.duckdb', or None for JSON-only records.",
                 parameter="db_path",
             )
-        if self.db_path is not None:
+        if self.db_path is not None and postgres_url(self.db_path) is None:
             _refuse_url(os.fspath(self.db_path))
         object.__setattr__(
             self, "code_identity", CodeIdentityMode.parse(self.code_identity, "code_identity")
@@ -102,9 +104,15 @@ class TrackerConfig:
 # A Path collapses ``//`` to ``/``, so ``Path("s3://b/x")`` arrives as ``s3:/b/x``.
 _URL_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):/")
 _SUPPORTED_DB_PATHS = (
-    "Pass a local DuckDB file path such as db_path='./provenance.duckdb', or db_path=None "
-    "to keep records in JSON snapshots only. A PostgreSQL store is planned, not available yet."
+    "Pass a local DuckDB file path such as db_path='./provenance.duckdb', a PostgreSQL URL "
+    "such as db_path='postgresql://user@host:5432/db', or db_path=None to keep records in "
+    "JSON snapshots only."
 )
+_POSTGRES_SCHEMES = ("postgresql", "postgresql+psycopg", "postgres")
+#: Seconds a PostgreSQL store waits for the server to answer a connect (never a hang).
+POSTGRES_CONNECT_TIMEOUT_SECONDS = int(os.environ.get("CONSIST_POSTGRES_CONNECT_TIMEOUT", "10"))
+#: How long a PostgreSQL write keeps retrying transient errors (backoff) before giving up.
+POSTGRES_RETRY_SECONDS = float(os.environ.get("CONSIST_POSTGRES_RETRY_SECONDS", "60"))
 
 
 def _check_path_type(value: object, parameter: str, *, optional: bool) -> None:
@@ -123,6 +131,39 @@ def _check_path_type(value: object, parameter: str, *, optional: bool) -> None:
     )
 
 
+def postgres_url(db_path: str | os.PathLike[str]) -> str | None:
+    """The libpq URL (``postgresql://...``) of a PostgreSQL ``db_path``, or None if
+    ``db_path`` is not one. A malformed PostgreSQL URL is a ConfigError naming db_path."""
+    if not isinstance(db_path, str):
+        return None  # a Path collapses '//': never a URL Consist opens
+    match = _URL_SCHEME.match(db_path)
+    if match is None or match.group(1).lower() not in _POSTGRES_SCHEMES:
+        return None
+    rest = db_path[len(match.group(1)) + 1 :]  # after 'scheme:'
+    problem = None
+    if not rest.startswith("//"):
+        problem = "has no '//' after the scheme"
+    else:
+        parts = urlsplit("postgresql:" + rest)
+        try:
+            parts.port  # noqa: B018 - validates the port
+        except ValueError:
+            problem = "has a port that is not a number"
+        else:
+            if not parts.path.strip("/"):
+                problem = "names no database (the '/dbname' part)"
+            elif not parts.hostname and "host=" not in parts.query:
+                problem = "names no host"
+    if problem is not None:
+        raise ConfigError(
+            f"db_path={db_path!r} is not a usable PostgreSQL URL: it {problem}.",
+            fix="Write it as db_path='postgresql://user:password@host:5432/dbname'.",
+            parameter="db_path",
+            value=repr(db_path),
+        )
+    return "postgresql:" + rest
+
+
 def _refuse_url(db_path: str) -> None:
     """A URL is not a store Consist can open: refuse it before anything is created.
 
@@ -134,7 +175,7 @@ def _refuse_url(db_path: str) -> None:
         return
     raise ConfigError(
         f"db_path={db_path!r} is a URL (scheme {match.group(1)!r}); the store is a local "
-        "DuckDB file, so no URL is accepted.",
+        "DuckDB file or a PostgreSQL server, so no other URL is accepted.",
         fix=_SUPPORTED_DB_PATHS
         + " (A local folder whose name ends in ':' is written './name:/...'.)",
         parameter="db_path",

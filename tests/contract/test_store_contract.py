@@ -1,5 +1,5 @@
-"""One contract, every MetadataStore: MemoryStore (the reference), DuckDBStore, and
-ToyStore, a third store written in this module against ``consist.store.base`` only.
+"""One contract, every MetadataStore: MemoryStore (the reference), DuckDBStore,
+PostgresStore (on a server tests/conftest.py starts), and ToyStore, a third store written in this module against ``consist.store.base`` only.
 
 Records are built directly (no Tracker), so a failure here is a store bug. Every test
 runs against every implementation with the same data and the same expected result,
@@ -149,10 +149,17 @@ class ToyStore:
         pass
 
 
-KINDS = ["memory", "duckdb", "toy"]
+KINDS = ["memory", "duckdb", "postgres", "toy"]
 
 
-def make_store(kind: str, tmp_path: Path):
+def make_store(kind: str, tmp_path: Path, request=None):
+    if kind == "postgres":
+        from consist.store.postgres.store import PostgresStore
+
+        layout = RunLayout(tmp_path / "runs")
+        layout.ensure()
+        url = request.getfixturevalue("pg_url")
+        return PostgresStore(url, layout=layout, connect_timeout=5, retry_seconds=5)
     if kind == "memory":
         return MemoryStore()
     if kind == "toy":
@@ -164,7 +171,9 @@ def make_store(kind: str, tmp_path: Path):
 
 @pytest.fixture(params=KINDS)
 def store(request, tmp_path: Path):
-    return make_store(request.param, tmp_path)
+    made = make_store(request.param, tmp_path, request)
+    yield made
+    made.close()
 
 
 def ts(second: int, micro: int = 123456) -> str:
@@ -543,8 +552,9 @@ AGREEMENT_QUERIES = [case.values[0] for case in FILTER_CASES] + [
 ]
 
 
-def test_both_stores_agree(tmp_path: Path) -> None:
-    memory, duck = make_store("memory", tmp_path), make_store("duckdb", tmp_path)
+@pytest.mark.parametrize("sql_kind", ["duckdb", "postgres"])
+def test_both_stores_agree(tmp_path: Path, sql_kind: str, request) -> None:
+    memory, duck = make_store("memory", tmp_path), make_store(sql_kind, tmp_path, request)
     records = make_records()
     for target in (memory, duck):
         target.record_runs(records)
@@ -561,8 +571,11 @@ def test_both_stores_agree(tmp_path: Path) -> None:
         assert _by_key(mem_out) == _by_key(duck_out)
 
 
-def test_both_stores_return_artifacts_in_the_same_order(tmp_path: Path) -> None:
-    memory, duck = make_store("memory", tmp_path), make_store("duckdb", tmp_path)
+@pytest.mark.parametrize("sql_kind", ["duckdb", "postgres"])
+def test_both_stores_return_artifacts_in_the_same_order(
+    tmp_path: Path, sql_kind: str, request
+) -> None:
+    memory, duck = make_store("memory", tmp_path), make_store(sql_kind, tmp_path, request)
     record = make_records()[0]
     record.inputs.reverse()  # "zones" before "raw": not key order
     for target in (memory, duck):
@@ -576,8 +589,8 @@ def test_both_stores_return_artifacts_in_the_same_order(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_upsert_replaces_the_runs_artifact_links(kind: str, tmp_path: Path) -> None:
-    store = make_store(kind, tmp_path)
+def test_upsert_replaces_the_runs_artifact_links(kind: str, tmp_path: Path, request) -> None:
+    store = make_store(kind, tmp_path, request)
     record = make_records()[0]
     store.record_runs([record])
     updated = copy.deepcopy(record)
@@ -590,8 +603,8 @@ def test_upsert_replaces_the_runs_artifact_links(kind: str, tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_whole_second_timestamps_round_trip(kind: str, tmp_path: Path) -> None:
-    store = make_store(kind, tmp_path)
+def test_whole_second_timestamps_round_trip(kind: str, tmp_path: Path, request) -> None:
+    store = make_store(kind, tmp_path, request)
     record = make_records()[0]
     record.run.created_at = record.run.started_at = "2024-03-01T12:00:01+00:00"
     record.outputs[0].created_at = "2024-03-01T12:00:02+00:00"
@@ -601,8 +614,8 @@ def test_whole_second_timestamps_round_trip(kind: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_metadata_large_integers_match_exactly(kind: str, tmp_path: Path) -> None:
-    store = make_store(kind, tmp_path)
+def test_metadata_large_integers_match_exactly(kind: str, tmp_path: Path, request) -> None:
+    store = make_store(kind, tmp_path, request)
     record = make_records()[0]
     record.run.meta = {"seed": 2**53 + 1}
     store.record_runs([record])
@@ -611,8 +624,8 @@ def test_metadata_large_integers_match_exactly(kind: str, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_metadata_nested_floats_match(kind: str, tmp_path: Path) -> None:
-    store = make_store(kind, tmp_path)
+def test_metadata_nested_floats_match(kind: str, tmp_path: Path, request) -> None:
+    store = make_store(kind, tmp_path, request)
     record = make_records()[0]
     record.run.meta = {"bounds": [1e-7, 1e20], "scale": {"k": 1e16}}
     store.record_runs([record])
@@ -624,8 +637,8 @@ def test_metadata_nested_floats_match(kind: str, tmp_path: Path) -> None:
     "kind",
     KINDS,
 )
-def test_metadata_int_float_beyond_2_53_match_exactly(kind: str, tmp_path: Path) -> None:
-    store = make_store(kind, tmp_path)
+def test_metadata_int_float_beyond_2_53_match_exactly(kind: str, tmp_path: Path, request) -> None:
+    store = make_store(kind, tmp_path, request)
     record = make_records()[0]
     record.run.meta = {"int_seed": 2**53 + 1, "float_seed": float(2**53)}
     store.record_runs([record])
@@ -719,6 +732,15 @@ def test_journal_offsets_record_how_far_each_file_was_read(store, tmp_path: Path
 def test_location_engine_and_close(store, tmp_path: Path) -> None:
     if isinstance(store, DuckDBStore):
         assert store.location == str(tmp_path / "store.duckdb")
+        store.record_runs(make_records()[:1])
+        engine = store.sql_engine()
+        assert engine is not None and store.sql_engine() is engine
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM runs")).scalar_one() == 1
+    elif type(store).__name__ == "PostgresStore":
+        assert store.location == store.url  # no password in this URL to mask
         store.record_runs(make_records()[:1])
         engine = store.sql_engine()
         assert engine is not None and store.sql_engine() is engine

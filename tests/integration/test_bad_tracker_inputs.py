@@ -1,6 +1,7 @@
 """Bad Tracker(...) locations are refused at the call, and a refusal creates nothing.
 
-A db_path that is a URL (any scheme), an existing directory, or lies where no file can
+A db_path that is a URL of a scheme other than PostgreSQL's (tests/integration/
+test_postgres_store.py has those), an existing directory, or lies where no file can
 be created; a run_dir that is a file or lies under one: each raises ConfigError naming
 the parameter and the value, before run_dir, the DuckDB file or any folder exists.
 """
@@ -44,8 +45,6 @@ def _refused(parameter: str, **kwargs: object) -> ConfigError:
 
 
 URLS = [
-    "postgresql://user@host/db",
-    "postgresql+psycopg://user:secret@host:5432/db",
     "sqlite:///provenance.db",
     "duckdb:///provenance.duckdb",
     "s3://bucket/provenance.duckdb",
@@ -62,8 +61,8 @@ def test_a_url_db_path_is_refused_and_creates_nothing(
     error = _refused("db_path", run_dir="runs", db_path=url, access_mode=access_mode)
     text = str(error)
     assert url in text and "db_path" in text
-    # The supported forms, and the honest word on PostgreSQL.
-    assert "DuckDB" in text and "None" in text and "PostgreSQL store is planned" in text
+    # The supported forms: a DuckDB file, a PostgreSQL URL, or None.
+    assert "DuckDB" in text and "None" in text and "db_path='postgresql://" in text
     assert _tree(in_tmp) == set()
 
 
@@ -71,7 +70,10 @@ def test_a_url_given_as_a_path_object_is_refused_too(in_tmp: Path) -> None:
     # Path collapses '//' to '/': Path("s3://bucket/x") is "s3:/bucket/x".
     _refused("db_path", run_dir="runs", db_path=Path("s3://bucket/provenance.duckdb"))
     with pytest.raises(ConfigError):
-        TrackerConfig(run_dir="runs", db_path="postgresql://user@host/db")
+        TrackerConfig(run_dir="runs", db_path="sqlite:///provenance.db")
+    # A PostgreSQL URL is accepted as a str only: a Path has collapsed its '//'.
+    with pytest.raises(ConfigError):
+        TrackerConfig(run_dir="runs", db_path=Path("postgresql://user@host/db"))
     assert _tree(in_tmp) == set()
 
 

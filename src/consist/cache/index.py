@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 
 from consist.cache.steps import StepIndex
 from consist.errors import ConfigError, StoreError
@@ -37,10 +38,17 @@ from consist.persist.snapshot import decode_record, read_snapshot
 class CompletedIndex:
     """Signature -> completed run record (and, through ``steps``, step -> latest run)."""
 
-    def __init__(self, layout: RunLayout) -> None:
+    def __init__(
+        self,
+        layout: RunLayout,
+        shared: Callable[[str], ConsistRecord | None] | None = None,
+    ) -> None:
         self._layout = layout
         self._memo: dict[str, ConsistRecord] = {}
         self.steps = StepIndex(layout)
+        # A shared store's lookup (one indexed query) for signatures this run_dir has not
+        # completed: another machine's run is a hit here too.
+        self._shared = shared
 
     def _path(self, signature: str) -> str:
         return os.path.join(self._layout.index_dir, signature[:2], f"{signature}.json")
@@ -51,11 +59,14 @@ class CompletedIndex:
             return record
         data = read_bytes_or_none(self._path(signature))
         if data is None:
-            return None
-        try:
-            record = decode_record(data, self._layout)
-        except (ValueError, KeyError, TypeError):
-            return None  # a damaged entry is a miss; the next completion rewrites it
+            record = self._shared(signature) if self._shared is not None else None
+            if record is None:
+                return None
+        else:
+            try:
+                record = decode_record(data, self._layout)
+            except (ValueError, KeyError, TypeError):
+                return None  # a damaged entry is a miss; the next completion rewrites it
         if record.run.status != RunStatus.COMPLETED.value or record.run.signature != signature:
             return None
         self._memo[signature] = record

@@ -25,9 +25,18 @@ import errno
 import fcntl
 import os
 import threading
+from typing import Protocol
 
 from consist.fs.layout import RunLayout
 from consist.identity.canonical import digest_bytes
+
+
+class SignatureLock(Protocol):
+    """What the spine needs of a lock table (this module's, or a store's across machines)."""
+
+    def acquire(self, signature: str) -> bool: ...
+
+    def release(self, signature: str) -> None: ...
 
 
 class SignatureLocks:

@@ -67,7 +67,13 @@ from consist.persist.snapshot import (
     write_snapshot,
 )
 from consist.settings import EXIT_SYNC_TIMEOUT_SECONDS, HEARTBEAT_SECONDS
-from consist.store.base import MetadataStore, RunQuery, StoreBusy, StoreCorrupt
+from consist.store.base import (
+    MetadataStore,
+    RunQuery,
+    SharedSignatures,
+    StoreBusy,
+    StoreCorrupt,
+)
 from consist.store.memory import SnapshotMemoryStore
 from consist.store.overlay import query_with_pending, read_pending
 
@@ -133,8 +139,12 @@ class StoreSync:
         return self._store.journaled
 
     def find_record(self, run_id: str) -> ConsistRecord | None:
-        """A run's snapshot, or its latest pending journal line (persist/materialize.py)."""
-        return read_record(self._layout, self._journal, run_id)
+        """A run's snapshot, or its latest pending journal line (persist/materialize.py);
+        on a store shared by many machines, a run whose snapshot is elsewhere."""
+        found = read_record(self._layout, self._journal, run_id)
+        if found is None and isinstance(self._store, SharedSignatures):
+            found = self._store.get_record(run_id)
+        return found
 
     @property
     def access_mode(self) -> AccessMode:

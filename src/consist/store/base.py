@@ -239,6 +239,20 @@ class MetadataStore(Protocol):
         ...
 
 
+@runtime_checkable
+class SharedSignatures(Protocol):
+    """Optional: a store shared by many machines (store/postgres/) also answers the cache
+    lookup of a signature this machine has not seen, gives the record of a run another
+    machine wrote (its snapshot is not here), and locks signatures for all of them (the
+    object returned has cache/locks.py's ``acquire`` / ``release``)."""
+
+    def find_completed(self, signature: str) -> ConsistRecord | None: ...
+
+    def get_record(self, run_id: str) -> ConsistRecord | None: ...
+
+    def signature_locks(self) -> Any: ...
+
+
 def metadata_kind(value: Any) -> str:
     """How a ``metadata=`` filter value is compared, identically in every store.
 

@@ -14,11 +14,12 @@ from consist.model.run import ConsistRecord, Run
 from consist.options import AccessMode, CodeIdentityMode
 from consist.persist.rejected import RejectedRecord, list_rejected
 from consist.services import Services, build_services
-from consist.settings import TrackerConfig
+from consist.settings import TrackerConfig, postgres_url
 from consist.tracker._artifact_methods import ArtifactMethods
 from consist.tracker._container_methods import ContainerMethods
 from consist.tracker._data_methods import DataMethods
 from consist.tracker._facet_methods import FacetMethods
+from consist.tracker._map_methods import MapMethods
 from consist.tracker._path_methods import PathMethods
 from consist.tracker._query_methods import QueryMethods
 from consist.tracker._run_methods import RunMethods
@@ -34,6 +35,7 @@ class Tracker(
     FacetMethods,
     ViewMethods,
     PathMethods,
+    MapMethods,
 ):
     """Records runs, reuses completed ones, and answers queries about them.
 
@@ -106,10 +108,13 @@ class Tracker(
         return Path(self._services.layout.run_dir)
 
     @property
-    def db_path(self) -> Path | None:
-        """The DuckDB file, or None in JSON-only mode."""
+    def db_path(self) -> Path | str | None:
+        """The DuckDB file, the PostgreSQL URL (a str, password masked), or None in
+        JSON-only mode."""
         location = self._services.store.location
-        return Path(location) if location is not None else None
+        if location is None:
+            return None
+        return location if postgres_url(location) is not None else Path(location)
 
     @property
     def access_mode(self) -> AccessMode:
@@ -133,7 +138,10 @@ class Tracker(
 
     @property
     def engine(self) -> Any:
-        """A SQLAlchemy engine over the DuckDB store (None in JSON-only mode).
+        """A SQLAlchemy engine over the SQL store (None in JSON-only mode).
+
+        On a PostgreSQL store it is a ``postgresql+psycopg`` engine with a small pool of
+        checked, recycled connections.
 
         In write mode pending runs are synced into the store first. In read mode the
         engine opens the file read-only, and is None while no database file exists.

@@ -27,6 +27,16 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _KEY_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*(\.[A-Za-z_0-9][A-Za-z0-9_\-]*)*")
 _PREDICATE = re.compile(r"\s*(?P<key>[^=!<>\s]+)\s*(?P<op>!=|>=|<=|=|>|<)\s*(?P<value>.*?)\s*")
 _OPERATORS = ("!=", ">=", "<=", "=", ">", "<")
+# In an unquoted value these read as SQL, not data: "x=1) OR (1=1" is refused, not
+# silently compared as the text '1) OR (1=1'. Quote the value to mean the text.
+_UNQUOTED_SYNTAX = re.compile(r"[\s();]")
+
+
+def _unquoted(value: str) -> str:
+    """``value`` when it is not wrapped in matching quotes, else ''."""
+    quoted = len(value) >= 2 and value[0] == value[-1] and value[0] in "'\""
+    return "" if quoted else value
+
 
 # Words DuckDB would parse as syntax even when quoted by a careless caller; refusing them
 # keeps the error where the name was given.
@@ -113,12 +123,18 @@ class FacetPredicate:
 def parse_predicate(text: object, default_namespace: str | None = None) -> FacetPredicate:
     """Parse one facet predicate (see the module docstring); refuse what does not parse."""
     match = _PREDICATE.fullmatch(text) if isinstance(text, str) else None
-    if match is None or _KEY_PATH.fullmatch(match["key"]) is None or match["value"] == "":
+    if (
+        match is None
+        or _KEY_PATH.fullmatch(match["key"]) is None
+        or match["value"] == ""
+        or _UNQUOTED_SYNTAX.search(_unquoted(match["value"]))
+    ):
         raise ConfigError(
             f"params entry {text!r} is not a facet predicate.",
             cause="Each entry must read [namespace.]key<op>value with op one of "
             + ", ".join(_OPERATORS)
-            + ", and the key made of letters, digits, '_', '-' and dots.",
+            + ", the key made of letters, digits, '_', '-' and dots, and a value with"
+            " spaces, parentheses or ';' written in quotes.",
             fix="Pass e.g. params=['scenario.fleet=electric', 'demand.growth>=1.1'].",
             parameter="params",
             value=repr(text),

@@ -172,6 +172,12 @@ def find_artifacts_by_uri(conn: Any, uri: str, layout: RunLayout | None) -> list
     return [_row_to_artifact(row, layout) for row in rows]
 
 
+def get_config(conn: Any, run_id: str) -> Any:
+    """The run's canonical config (None when absent)."""
+    row = conn.execute("SELECT CAST(config AS VARCHAR) FROM runs WHERE id = ?", [run_id]).fetchone()
+    return json.loads(row[0]) if row and row[0] else None
+
+
 def count_runs(conn: Any) -> int:
     row = conn.execute("SELECT count(*) FROM runs").fetchone()
     return int(row[0]) if row else 0

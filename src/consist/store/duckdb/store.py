@@ -199,6 +199,18 @@ class DuckDBStore:
     def query_facets(self, query: FacetQuery) -> list[ConfigFacet]:
         return self._read(lambda conn: facets.query_facets(conn, query), [])
 
+    def get_record(self, run_id: str) -> ConsistRecord | None:
+        """A run with its config and artifacts, as stored (maintenance.copy_store)."""
+
+        def fetch(conn: Any) -> ConsistRecord | None:
+            run = read.get_run(conn, run_id)
+            if run is None:
+                return None
+            inputs, outputs = read.get_run_artifacts(conn, run_id, self._layout)
+            return ConsistRecord(run, read.get_config(conn, run_id), inputs, outputs)
+
+        return self._read(fetch, None)
+
     def sql_engine(self) -> object | None:
         """A NullPool SQLAlchemy engine whose connects wait for other processes' locks."""
         read_only = self._connector.read_only

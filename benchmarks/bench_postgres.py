@@ -1,0 +1,157 @@
+"""Benchmark of the shared PostgreSQL store and Dask sweeps (issue 17).
+
+Usage::
+
+    python benchmarks/bench_postgres.py [--calls N] [--points N] [--url URL] [--out FILE]
+
+Without --url a throwaway server is started (tests/pg_server.py: initdb + pg_ctl on
+127.0.0.1, the loopback interface). Prints ONE JSON object on stdout.
+
+1. Per-call overhead of ``tracker.run`` for a trivial step, misses then hits, on the
+   PostgreSQL store and on the DuckDB store in the same run (median / p90 ms).
+   Targets on PostgreSQL: hit <= 2 ms, miss <= 5 ms.
+2. A sweep of --points trivial steps on a Dask LocalCluster (2 process workers, one
+   thread each): ``client.map`` + ``gather`` alone, then ``tracker.map(client=...)``
+   on the PostgreSQL store (every point a miss, recorded by the workers), then the
+   same sweep again (every point a hit, decided before submission). Target: the
+   recorded sweep within 2x Dask alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import consist
+from consist import Tracker
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def step(config: dict[str, Any]) -> Any:
+    """Trivial step: write a tiny file through consist.output_path and return it."""
+    out = consist.output_path("out", ext="txt")
+    out.write_text(json.dumps(config))
+    return out
+
+
+def sweep_step(config: dict[str, Any]) -> int:
+    """Trivial sweep point (no file): the cost measured is Consist's and Dask's."""
+    return int(config["x"]) * 2
+
+
+def bare(x: int) -> int:
+    return x * 2
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 3),
+        "p90_ms": round(ordered[int(len(ordered) * 0.9)] * 1000, 3),
+    }
+
+
+def per_call(db_path: str, run_dir: Path, calls: int) -> dict[str, Any]:
+    tracker = Tracker(run_dir=run_dir, db_path=db_path, code_identity="callable_module")
+    misses, hits = [], []
+    for i in range(calls):
+        began = time.perf_counter()
+        result = tracker.run(step, name="bench", config={"i": i}, outputs=["out"])
+        misses.append(time.perf_counter() - began)
+        assert not result.cache_hit
+    for i in range(calls):
+        began = time.perf_counter()
+        result = tracker.run(step, name="bench", config={"i": i}, outputs=["out"])
+        hits.append(time.perf_counter() - began)
+        assert result.cache_hit
+    tracker.close()
+    return {"miss": _summary(misses), "hit": _summary(hits)}
+
+
+def sweep(url: str, work: Path, points: int) -> dict[str, Any]:
+    import distributed
+
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    try:
+        client.gather(client.map(bare, range(20)))  # warm the workers
+        began = time.perf_counter()
+        assert client.gather(client.map(bare, range(points), pure=False))[-1] == 2 * (points - 1)
+        dask_alone = time.perf_counter() - began
+
+        configs = [{"x": x} for x in range(points)]
+        tracker = Tracker(run_dir=work / "sweep", db_path=url, code_identity="callable_module")
+        tracker.map(sweep_step, [{"x": -1}], name="warm", client=client)  # workers' trackers
+        began = time.perf_counter()
+        results = tracker.map(sweep_step, configs, name="sweep", client=client)
+        recorded = time.perf_counter() - began
+        assert all(not r.cache_hit and r.run.status == "completed" for r in results)
+        began = time.perf_counter()
+        again = tracker.map(sweep_step, configs, name="sweep", client=client)
+        cached = time.perf_counter() - began
+        assert all(r.cache_hit for r in again)
+        tracker.close()
+    finally:
+        client.close()
+        cluster.close()
+    return {
+        "points": points,
+        "dask_alone_s": round(dask_alone, 3),
+        "consist_misses_s": round(recorded, 3),
+        "consist_all_hits_s": round(cached, 3),
+        "ratio_misses": round(recorded / dask_alone, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--points", type=int, default=1000)
+    parser.add_argument("--url", default=None)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    server = None
+    url = args.url
+    if url is None:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from pg_server import PgServer
+
+        server = PgServer()
+        server.start()
+        url = server.create_database("bench")
+    try:
+        with tempfile.TemporaryDirectory(prefix="consist-bench-pg-") as tmp:
+            work = Path(tmp)
+            os.chdir(work)
+            report: dict[str, Any] = {"calls": args.calls}
+            log("per-call: postgres")
+            report["postgres"] = per_call(url, work / "pg", args.calls)
+            log("per-call: duckdb")
+            report["duckdb"] = per_call(str(work / "db.duckdb"), work / "duck", args.calls)
+            log(f"sweep: {args.points} points on Dask")
+            report["dask_sweep"] = sweep(url, work, args.points)
+    finally:
+        if server is not None:
+            server.stop()
+    text = json.dumps(report, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

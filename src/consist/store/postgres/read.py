@@ -1,0 +1,224 @@
+"""The SELECTs of the PostgreSQL store: the SQL twin of MemoryStore, in PostgreSQL's dialect.
+
+Filters, order and the ``metadata=`` comparison follow store/base.py exactly (the
+contract suite runs them against the memory store). Metadata is ``json`` text, so a
+number's text says whether it was an int or a float: integers compare as exact
+``numeric``, floats as ``float8``, and an int matches a float only when Python would
+say they are equal. Nested values (lists, dicts) are narrowed by JSON type in SQL and
+compared in Python, as in the DuckDB store. Timestamps come back as naive UTC
+datetimes and become the snapshots' ISO text (``+00:00``, no fraction at .000000).
+
+``find_completed`` is the cache lookup of a signature this machine has not seen: one
+indexed query returning the run, its config and its artifacts together.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from consist.fs.layout import RunLayout
+from consist.model.artifact import ARTIFACT_FIELDS, Artifact
+from consist.model.run import RUN_FIELDS, ConsistRecord, Run
+from consist.store.base import EQUALITY_FILTERS, RunQuery, metadata_kind, metadata_matches
+
+_TIMESTAMP_FIELDS = frozenset({"created_at", "started_at", "ended_at"})
+_JSON_FIELDS = frozenset({"meta", "cache_decision", "owner"})
+
+
+def _select_list(fields: tuple[str, ...], alias: str) -> str:
+    return ", ".join(
+        f'{alias}."{name}"::text' if name in _JSON_FIELDS else f'{alias}."{name}"'
+        for name in fields
+    )
+
+
+RUN_SELECT = _select_list(RUN_FIELDS, "r")
+ARTIFACT_SELECT = _select_list(ARTIFACT_FIELDS, "a")
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat() + "+00:00"
+    return value
+
+
+def _decode(data: dict[str, Any]) -> None:
+    for name in _TIMESTAMP_FIELDS & data.keys():
+        data[name] = _iso(data[name])
+
+
+def row_to_run(row: tuple[Any, ...]) -> Run:
+    data = dict(zip(RUN_FIELDS, row, strict=True))
+    _decode(data)
+    data["meta"] = json.loads(data["meta"]) if data["meta"] else {}
+    for name in ("cache_decision", "owner"):
+        data[name] = json.loads(data[name]) if data[name] else None
+    return Run.from_dict(data)
+
+
+def row_to_artifact(row: tuple[Any, ...], layout: RunLayout | None) -> Artifact:
+    data = dict(zip(ARTIFACT_FIELDS, row, strict=True))
+    _decode(data)
+    data["meta"] = json.loads(data["meta"]) if data["meta"] else {}
+    abs_path = layout.from_uri(data["uri"]) if layout else None
+    return Artifact.from_dict(data, abs_path=abs_path)
+
+
+_JSON_TYPE_OF_KIND = {"str": "string", "bool": "boolean", "number": "number", "null": "null"}
+_FLOAT_TEXT = "(r.meta ->> %s) ~ '[.eE]'"
+
+
+def _metadata_clause(key: str, value: Any) -> tuple[str, list[Any]]:
+    """SQL twin of store.base.metadata_matches for one ``metadata=`` entry."""
+    kind = metadata_kind(value)
+    if kind == "json":
+        # Lists and dicts: the type here, the value in Python (see query_runs).
+        return "(json_typeof(r.meta -> %s) IN ('object', 'array'))", [key]
+    clause = f"json_typeof(r.meta -> %s) = '{_JSON_TYPE_OF_KIND[kind]}'"
+    params: list[Any] = [key]
+    if kind == "str":
+        clause += " AND r.meta ->> %s = %s"
+        params += [key, value]
+    elif kind == "bool":
+        clause += " AND r.meta ->> %s = %s"
+        params += [key, "true" if value else "false"]
+    elif kind == "number" and (isinstance(value, int) or math.isfinite(value)):
+        if isinstance(value, int) or float(value).is_integer():
+            exact = int(value)
+            # A stored int: exact numeric equality. A stored float: equal as doubles,
+            # only when the wanted integer is exactly a double (as in Python).
+            parts = [f"(NOT {_FLOAT_TEXT} AND (r.meta ->> %s)::numeric = %s::numeric)"]
+            params += [key, key, str(exact)]
+            if float(exact) == exact:
+                parts.append(f"({_FLOAT_TEXT} AND (r.meta ->> %s)::float8 = %s)")
+                params += [key, key, float(exact)]
+            clause += " AND (" + " OR ".join(parts) + ")"
+        else:
+            clause += f" AND {_FLOAT_TEXT} AND (r.meta ->> %s)::float8 = %s"
+            params += [key, key, float(value)]
+    elif kind == "number":
+        clause += " AND false"  # nan / inf are not JSON: nothing stored equals them
+    return f"({clause})", params
+
+
+def build_run_query(query: RunQuery) -> tuple[str, list[Any]]:
+    """SQL and parameters for a RunQuery (the SQL twin of MemoryStore._matches)."""
+    where: list[str] = []
+    params: list[Any] = []
+    for query_field, column in EQUALITY_FILTERS:
+        value = getattr(query, query_field)
+        if value is not None:
+            where.append(f'r."{column}" = %s')
+            params.append(value)
+    if query.tags:
+        where.append("r.tags @> %s::text[]")
+        params.append(list(query.tags))
+    for key, value in (query.metadata or {}).items():
+        clause, values = _metadata_clause(key, value)
+        where.append(clause)
+        params.extend(values)
+    sql = f"SELECT {RUN_SELECT} FROM runs r"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    if query.order == "latest":
+        sql += (
+            " ORDER BY r.iteration IS NOT NULL DESC, r.iteration DESC NULLS LAST, "
+            "r.created_at DESC NULLS LAST, r.id DESC"
+        )
+    else:
+        sql += " ORDER BY r.created_at DESC NULLS LAST, r.id DESC"
+    if query.limit is not None:
+        sql += f" LIMIT {int(query.limit)}"
+    return sql, params
+
+
+def query_runs(conn: Any, query: RunQuery) -> list[Run]:
+    nested = {k: v for k, v in (query.metadata or {}).items() if metadata_kind(v) == "json"}
+    if not nested:
+        sql, params = build_run_query(query)
+        return [row_to_run(row) for row in conn.execute(sql, params).fetchall()]
+    sql, params = build_run_query(replace(query, limit=None))
+    runs = [row_to_run(row) for row in conn.execute(sql, params).fetchall()]
+    runs = [r for r in runs if all(metadata_matches(r.meta.get(k), v) for k, v in nested.items())]
+    return runs if query.limit is None else runs[: query.limit]
+
+
+def get_run(conn: Any, run_id: str) -> Run | None:
+    row = conn.execute(f"SELECT {RUN_SELECT} FROM runs r WHERE r.id = %s", [run_id]).fetchone()
+    return row_to_run(row) if row else None
+
+
+def get_run_artifacts(
+    conn: Any, run_id: str, layout: RunLayout | None
+) -> tuple[list[Artifact], list[Artifact]]:
+    rows = conn.execute(
+        f"SELECT l.direction, {ARTIFACT_SELECT} FROM run_artifacts l "
+        "JOIN artifacts a ON a.id = l.artifact_id WHERE l.run_id = %s ORDER BY l.key",
+        [run_id],
+    ).fetchall()
+    inputs = [row_to_artifact(row[1:], layout) for row in rows if row[0] == "input"]
+    outputs = [row_to_artifact(row[1:], layout) for row in rows if row[0] == "output"]
+    return inputs, outputs
+
+
+def find_artifacts_by_uri(conn: Any, uri: str, layout: RunLayout | None) -> list[Artifact]:
+    rows = conn.execute(
+        f"SELECT {ARTIFACT_SELECT} FROM artifacts a WHERE a.uri = %s "
+        "ORDER BY a.created_at DESC NULLS LAST, a.id ASC",
+        [uri],
+    ).fetchall()
+    return [row_to_artifact(row, layout) for row in rows]
+
+
+def count_runs(conn: Any) -> int:
+    row = conn.execute("SELECT count(*) FROM runs").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _record_sql(where: str) -> str:
+    return (
+        f"SELECT {RUN_SELECT}, r.config::text, l.direction, {ARTIFACT_SELECT} "
+        f"FROM (SELECT * FROM runs WHERE {where} LIMIT 1) r "
+        "LEFT JOIN run_artifacts l ON l.run_id = r.id "
+        "LEFT JOIN artifacts a ON a.id = l.artifact_id ORDER BY l.key"
+    )
+
+
+# The run that produced the outputs first; any completed run of the signature will do.
+_FIND_COMPLETED = _record_sql(
+    "signature = %s AND status = 'completed' ORDER BY cache_hit IS TRUE, created_at DESC NULLS LAST"
+)
+_GET_RECORD = _record_sql("id = %s")
+
+
+def find_completed(conn: Any, signature: str, layout: RunLayout) -> ConsistRecord | None:
+    """The completed run of ``signature`` with its config and artifacts (one query)."""
+    return _record(conn.execute(_FIND_COMPLETED, [signature]).fetchall(), layout)
+
+
+def get_record(conn: Any, run_id: str, layout: RunLayout) -> ConsistRecord | None:
+    """A run with its config and artifacts, as its snapshot would give it (one query)."""
+    return _record(conn.execute(_GET_RECORD, [run_id]).fetchall(), layout)
+
+
+def _record(rows: list[tuple[Any, ...]], layout: RunLayout) -> ConsistRecord | None:
+    if not rows:
+        return None
+    width = len(RUN_FIELDS)
+    first = rows[0]
+    config_text = first[width]
+    record = ConsistRecord(
+        run=row_to_run(first[:width]),
+        config=json.loads(config_text) if config_text else None,
+    )
+    for row in rows:
+        direction = row[width + 1]
+        if direction is None:
+            continue
+        artifact = row_to_artifact(row[width + 2 :], layout)
+        (record.inputs if direction == "input" else record.outputs).append(artifact)
+    return record

@@ -1,0 +1,151 @@
+"""Upserts into the PostgreSQL store, safe with many writers at once.
+
+A batch of records is one transaction: runs, artifacts, then the runs' links (a
+re-recorded run replaces its links). Rows are upserted with ``INSERT ... ON CONFLICT
+DO UPDATE`` in key order, so two writers sharing an artifact lock its row in the same
+order and cannot deadlock each other (a deadlock or serialization failure would still
+be retried by connect.PgLink). Statements go out in one pipelined ``executemany``.
+
+One bad record must not block the others: like the DuckDB store, a batch the server
+refuses for its data is split in halves down to the records that fail alone, which go
+to ``reject``; only data errors are isolated (a lost connection says nothing about a
+record and propagates, to be retried).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from consist._libs.psycopg import psycopg
+from consist.model.run import ConsistRecord
+from consist.store.duckdb.schema import ARTIFACT_COLUMNS, LINK_COLUMNS, RUN_COLUMNS
+
+RejectRecord = Callable[[ConsistRecord, str], None]
+
+
+def _upsert_sql(table: str, columns: dict[str, str], key: tuple[str, ...]) -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join(_placeholder(kind) for kind in columns.values())
+    updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in columns if c not in key)
+    conflict = ", ".join(f'"{c}"' for c in key)
+    action = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+    return f"INSERT INTO {table} ({names}) VALUES ({marks}) ON CONFLICT ({conflict}) {action}"
+
+
+def _placeholder(kind: str) -> str:
+    return "%s::json" if kind == "JSON" else "%s"
+
+
+_RUNS_SQL = _upsert_sql("runs", RUN_COLUMNS, ("id",))
+_ARTIFACTS_SQL = _upsert_sql("artifacts", ARTIFACT_COLUMNS, ("id",))
+_LINKS_SQL = _upsert_sql("run_artifacts", LINK_COLUMNS, ("run_id", "artifact_id", "direction"))
+
+
+def _value(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "JSON":
+        # Sorted keys and raw UTF-8, as in the DuckDB store, so nested JSON compares by text.
+        return json.dumps(value, default=repr, sort_keys=True, ensure_ascii=False)
+    if kind == "TIMESTAMP" and isinstance(value, str):
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+        return moment
+    if kind == "VARCHAR[]":
+        return list(value)
+    return value
+
+
+def _row(columns: dict[str, str], data: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(_value(kind, data.get(name)) for name, kind in columns.items())
+
+
+def upsert_records(conn: Any, records: Sequence[ConsistRecord]) -> None:
+    """Insert or replace the runs, artifacts and links of ``records`` (caller's transaction)."""
+    if not records:
+        return
+    runs: dict[str, tuple[Any, ...]] = {}
+    artifacts: dict[str, tuple[Any, ...]] = {}
+    links: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+    for record in records:
+        data = record.run.to_dict()
+        data["config"] = record.config
+        runs[record.run.id] = _row(RUN_COLUMNS, data)
+        for direction, items in (("input", record.inputs), ("output", record.outputs)):
+            for artifact in items:
+                artifacts[artifact.id] = _row(ARTIFACT_COLUMNS, artifact.to_dict())
+                link = {
+                    "run_id": record.run.id,
+                    "artifact_id": artifact.id,
+                    "direction": direction,
+                    "key": artifact.key,
+                }
+                links[(record.run.id, artifact.id, direction)] = _row(LINK_COLUMNS, link)
+    with conn.cursor() as cur:
+        cur.executemany(_RUNS_SQL, [runs[k] for k in sorted(runs)])
+        if artifacts:
+            cur.executemany(_ARTIFACTS_SQL, [artifacts[k] for k in sorted(artifacts)])
+        cur.execute("DELETE FROM run_artifacts WHERE run_id = ANY(%s)", [sorted(runs)])
+        if links:
+            cur.executemany(_LINKS_SQL, [links[k] for k in sorted(links)])
+
+
+def data_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "this data cannot be stored", as opposed to "the store failed"."""
+    pg = psycopg()
+    return (
+        pg.DataError,
+        pg.IntegrityError,
+        pg.errors.UntranslatableCharacter,
+        UnicodeError,
+        ValueError,
+        TypeError,
+        OverflowError,
+        RecursionError,
+    )
+
+
+def upsert_isolating(
+    run: Callable[[Callable[[Any], None]], None],
+    records: Sequence[ConsistRecord],
+    reject: RejectRecord,
+) -> int:
+    """Store ``records`` (each try through ``run``: one transaction); records the server
+    refuses go to ``reject``. Return how many were stored."""
+    errors = data_errors()
+    try:
+        run(lambda conn: upsert_records(conn, records))
+        return len(records)
+    except errors:
+        pass  # find the culprits; the rolled-back batch left nothing behind
+    return _store_halves(run, list(records), reject, errors)
+
+
+def _store_halves(
+    run: Callable[[Callable[[Any], None]], None],
+    records: list[ConsistRecord],
+    reject: RejectRecord,
+    errors: tuple[type[BaseException], ...],
+) -> int:
+    # Halves in order, so the last record of a run still wins, as in one batch.
+    if len(records) == 1:
+        try:
+            run(lambda conn: upsert_records(conn, records))
+            return 1
+        except errors as exc:
+            text = str(exc).strip()
+            reject(records[0], f"{type(exc).__name__}: {text.splitlines()[0] if text else exc!r}")
+            return 0
+    middle = len(records) // 2
+    stored = 0
+    for half in (records[:middle], records[middle:]):
+        try:
+            run(lambda conn, half=half: upsert_records(conn, half))  # type: ignore[misc]
+            stored += len(half)
+        except errors:
+            stored += _store_halves(run, half, reject, errors)
+    return stored

@@ -1,0 +1,132 @@
+"""Tracker mixin: ``map`` — one run per config, in this process or on a Dask cluster.
+
+Rules (docs/distributed.md):
+
+* One RunResult per config, in the order of ``configs``. Each point is
+  ``tracker.run(fn, name=name, config=config, outputs=outputs, **run_kwargs)``; ``fn``
+  receives the config through its ``config`` parameter.
+* A point that raises does not stop the others: it is recorded as a failed run (with
+  its error) and its RunResult carries that run (``run.status == "failed"``,
+  ``run.error``), ``value`` None.
+* ``client=None`` runs every point here, one after the other.
+* With a ``dask.distributed.Client``, hits are decided here before anything is
+  submitted (identity + cache lookup; a cached point is never shipped): they are
+  recorded here as hits. Only misses become tasks. Each task opens (once per worker
+  thread) a Tracker with this tracker's settings, so it records through the same
+  store: the workers must see the same ``run_dir`` (a shared file system) and
+  ``db_path`` (a PostgreSQL URL for workers on other hosts; a DuckDB file works for
+  workers on this host). Identical points submitted at once run once (signature locks).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from consist import flow
+from consist.model.run import RunResult
+from consist.request import build
+from consist.settings import TrackerConfig
+from consist.tracker._base import TrackerBase
+
+
+class MapMethods(TrackerBase):
+    _settings: TrackerConfig
+
+    def map(
+        self,
+        fn: Callable[..., Any],
+        configs: Iterable[Any],
+        *,
+        name: str | None = None,
+        outputs: list[str] | None = None,
+        client: Any = None,
+        **run_kwargs: Any,
+    ) -> list[RunResult]:
+        """Run ``fn`` once per config (a sweep); cached points are reused, never re-run.
+
+        Parameters
+        ----------
+        fn:
+            The step; it receives each config through its ``config`` parameter.
+        configs:
+            One config per point.
+        name, outputs, **run_kwargs:
+            As for :meth:`run` (``tags``, ``model``, ``cache_options``, ...).
+        client:
+            ``None`` runs every point in this process. A ``dask.distributed.Client``
+            runs the misses on its workers (hits are decided and recorded here first).
+
+        Returns
+        -------
+        list[RunResult]
+            One per config, in order; a failed point's result holds its failed run.
+
+        Examples
+        --------
+        >>> results = tracker.map(simulate, [{"seed": s} for s in range(100)],
+        ...                       name="simulate", client=client)  # doctest: +SKIP
+        """
+        points = list(configs)
+        call = dict(run_kwargs, name=name, outputs=outputs)
+        if client is None:
+            return [_run_point(self, fn, config, call) for config in points]
+        from consist._libs.dask import distributed
+
+        distributed()  # a clear MissingDependencyError before any work
+        results: list[RunResult | None] = [None] * len(points)
+        misses: list[int] = []
+        for index, config in enumerate(points):
+            request = build.request_from_run(dict(call, fn=fn, config=config))
+            if flow.would_hit(self._services, request):
+                results[index] = _run_point(self, fn, config, call)
+            else:
+                misses.append(index)
+        if misses:
+            futures = client.map(
+                _remote_point,
+                [points[index] for index in misses],
+                settings=self._settings,
+                tracker_type=type(self),
+                fn=fn,
+                call=call,
+                pure=False,
+            )
+            for index, result in zip(misses, client.gather(futures), strict=True):
+                results[index] = result
+        return [result for result in results if result is not None]
+
+
+def _run_point(
+    tracker: Any, fn: Callable[..., Any], config: Any, call: dict[str, Any]
+) -> RunResult:
+    before = tracker.last_run
+    try:
+        result: RunResult = tracker.run(fn, config=config, **call)
+        return result
+    except Exception:
+        last = tracker.last_run
+        if last is None or last is before:
+            raise  # refused before a run began (a bad keyword): the caller's mistake
+        return RunResult(last.run, {}, False, None)
+
+
+_workers = threading.local()
+
+
+def _remote_point(
+    config: Any,
+    *,
+    settings: TrackerConfig,
+    tracker_type: Callable[..., Any],
+    fn: Callable[..., Any],
+    call: dict[str, Any],
+) -> RunResult:
+    """A Dask task: one point, recorded by this worker thread's tracker."""
+    trackers: dict[TrackerConfig, Any] = getattr(_workers, "trackers", None) or {}
+    _workers.trackers = trackers
+    tracker = trackers.get(settings)
+    if tracker is None:
+        tracker = trackers[settings] = tracker_type(config=settings)
+    return _run_point(tracker, fn, config, call)
