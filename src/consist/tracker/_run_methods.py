@@ -11,7 +11,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from consist import flow
+from consist.adapters.base import ConfigAdapter
 from consist.errors import RunStateError, invalid_option
+from consist.execute.executor import Executor
 from consist.execute.python import PythonExecutor
 from consist.identity.code import caller_file
 from consist.model.run import Run, RunPhase, RunResult, RunStatus
@@ -44,6 +46,9 @@ class RunMethods(TrackerBase):
         model: str | None = None,
         description: str | None = None,
         config: object = None,
+        adapter: ConfigAdapter | None = None,
+        config_plan_ingest: bool = True,
+        config_plan_profile_schema: bool = False,
         inputs: InputRefs | None = None,
         depends_on: InputRefs | None = None,
         tags: list[str] | None = None,
@@ -73,6 +78,10 @@ class RunMethods(TrackerBase):
         ``facet_from`` are stored as queryable values, not part of the identity; with
         ``facet_index`` (default True) they are flattened into
         ``global_tables.run_config_kv`` (see docs/queries.md).
+        With ``adapter=`` the adapter's configuration (its canonical per-file digests) is
+        part of the identity and its files are logged as inputs (docs/adapters.md).
+        ``execution_options=ExecutionOptions(executor="container", container={...})``
+        runs an image instead of ``fn``.
 
         Returns
         -------
@@ -89,8 +98,19 @@ class RunMethods(TrackerBase):
         >>> result = tracker.run(fn=clean, inputs={"raw": "raw.csv"}, outputs=["cleaned"])  # doctest: +SKIP
         """
         request = build.request_from_run(locals())
+        return self._run_request(request)
+
+    def _run_request(self, request: RunRequest) -> RunResult:
+        """Run a built request with its executor (Python, or a container's backend)."""
         self._require_no_active("tracker.run")
-        return flow.run_function(self._services, request, self._activated, _PYTHON)
+        executor: Executor = _PYTHON
+        if request.container is not None:
+            from consist.integrations.containers.backends import container_executor
+
+            container = container_executor(request.container)
+            request = container.prepare(request)
+            executor = container
+        return flow.run_function(self._services, request, self._activated, executor)
 
     @refuse_unknown_keywords
     def trace(
@@ -101,6 +121,9 @@ class RunMethods(TrackerBase):
         model: str | None = None,
         description: str | None = None,
         config: object = None,
+        adapter: ConfigAdapter | None = None,
+        config_plan_ingest: bool = True,
+        config_plan_profile_schema: bool = False,
         inputs: InputRefs | None = None,
         depends_on: InputRefs | None = None,
         tags: list[str] | None = None,

@@ -25,10 +25,8 @@ REFERENCE = HERE.parents[2].parent / "shared" / "spec" / "tracker-api-reference.
 # Reference parameters that later issues bring, each with the issue that owns it. A
 # parameter leaves this table in the change that implements it.
 NOT_YET = {
-    "adapter": "config adapters (#15)",
-    "config_plan_ingest": "config adapters (#15)",
-    "config_plan_profile_schema": "config adapters (#15)",
-    "hash_inputs": "config adapters (#15)",
+    # run/trace refuse hash_inputs (the reference retired it there); begin_run's remains.
+    "hash_inputs": "begin_run's legacy alias of identity_inputs (#15)",
     "input_keys": "deprecated alias, with define_step (#12)",
     "optional_input_keys": "deprecated alias, with define_step (#12)",
     "capture_dir": "output capture of a directory (#12)",
