@@ -12,7 +12,8 @@ Rules:
   from its winning directory, and a file merged from several layers
   (``inherit_settings``) is written as its merged document in JSON (which YAML reads).
   A bundle directory is content-addressed, so it is written at most once and shared by
-  every run of that configuration; files are created with write-if-absent.
+  every run of that configuration; files are created with write-if-absent, and a
+  ``<identity[:32]>.complete`` marker written last lets later runs skip the check.
 * Slices (queryable tables) are written beside the bundle as
   ``<identity[:32]>.tables/<name>.json`` (a JSON list of row objects) and logged as
   artifacts with ``meta["config_role"] == "table"``. This is the documented store path
@@ -57,6 +58,9 @@ def bundle_dir(run_dir: str, plan: ConfigPlan) -> str:
 def write_bundle(run_dir: str, plan: ConfigPlan) -> str:
     """The plan's resolved configuration as a directory (written once per identity)."""
     root = bundle_dir(run_dir, plan)
+    marker = root + ".complete"
+    if os.path.exists(marker):  # every later run of this configuration: one stat
+        return root
     for item in plan.files:
         target = join_inside(root, item.rel, "config file")
         if os.path.exists(target):
@@ -70,14 +74,34 @@ def write_bundle(run_dir: str, plan: ConfigPlan) -> str:
             data = json.dumps(document, indent=2, ensure_ascii=False).encode()
         write_bytes_if_absent(target, data)
     os.makedirs(root, exist_ok=True)  # an empty configuration still has a bundle
+    write_bytes_if_absent(marker, plan.identity.encode())
     return root
+
+
+_TABLES: dict[tuple[str, str], tuple[ConfigTable, ...]] = {}
+_TABLES_KEPT = 16
+
+
+def plan_tables(plan: ConfigPlan) -> tuple[ConfigTable, ...]:
+    """The plan's slices: prepared with it, or derived once per identity and memoised
+    (a run with ``adapter=`` prepares without them, so a cache hit does not derive them)."""
+    if plan.tables or plan.adapter is None:
+        return plan.tables
+    key = (plan.adapter_name, plan.identity)
+    tables = _TABLES.get(key)
+    if tables is None:
+        tables = tuple(plan.adapter.tables(plan.documents))
+        if len(_TABLES) >= _TABLES_KEPT:
+            _TABLES.pop(next(iter(_TABLES)))
+        _TABLES[key] = tables
+    return tables
 
 
 def write_tables(run_dir: str, plan: ConfigPlan) -> dict[str, str]:
     """Each slice as ``<bundle>.tables/<name>.json``; returns name -> path."""
     root = bundle_dir(run_dir, plan) + ".tables"
     paths: dict[str, str] = {}
-    for table in plan.tables:
+    for table in plan_tables(plan):
         target = join_inside(root, f"{table.name}.json", "table name")
         if not os.path.exists(target):
             rows = canonicalize(table.to_records())
@@ -131,7 +155,8 @@ def apply_plan(
             key = f"{prefix}:table:{table_name}"
             meta = {**base, "config_role": "table", "table": table_name}
             if profile_schema:
-                meta["schema"] = profile_table(next(t for t in plan.tables if t.name == table_name))
+                table = next(t for t in plan_tables(plan) if t.name == table_name)
+                meta["schema"] = profile_table(table)
             artifacts[key] = log_input(path, key, meta)
         tables = tuple(written)
     return ConfigContribution(plan.identity, name, artifacts, tables, root)

@@ -127,6 +127,8 @@ class ConfigPlan:
     facet_schema_name: str | None = None
     facet_schema_version: str | int | None = None
     facet_index: bool | None = None
+    # The adapter that made the plan: derives the tables when they are first needed.
+    adapter: Any = field(default=None, repr=False, compare=False)
 
     def file(self, rel: str) -> PlannedFile | None:
         return next((item for item in self.files if item.rel == rel), None)

@@ -156,6 +156,7 @@ def prepare_config(
         documents=documents,
         tables=tables,
         validate_only=validate_only,
+        adapter=adapter,
     )
 
 

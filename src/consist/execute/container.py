@@ -136,10 +136,12 @@ def _volumes(value: object) -> tuple[Volume, ...]:
             target = target.get("bind")
         if isinstance(target, str) and target.endswith((":ro", ":rw")):
             target, mode = target[:-3], target[-2:]
-        if not isinstance(target, str) or not target.startswith("/") or mode not in ("ro", "rw"):
+        valid = isinstance(target, str) and target.startswith("/") and ":" not in target
+        if not valid or mode not in ("ro", "rw"):
             raise ConfigError(
                 f"container volume {host!r} -> {target!r} (mode {mode!r}) is not valid.",
-                fix="Map a host path to an absolute container path, optionally ':ro'.",
+                fix="Map a host path to an absolute container path (no ':'), optionally "
+                "with ':ro' / ':rw'.",
                 parameter="container",
             )
         volumes.append(Volume(os.path.abspath(os.fspath(host)), target, mode))

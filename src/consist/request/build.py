@@ -257,7 +257,7 @@ def _adapter_plan(adapter: object, identity_inputs: Any) -> tuple[Any, Any, dict
     """``adapter=``: its prepared plan, identity inputs + one part per config file, meta."""
     if adapter is None:
         return None, identity_inputs, {}
-    plan = prepare_config(check_adapter(adapter))
+    plan = prepare_config(check_adapter(adapter), with_tables=False)  # slices: when applied
     refs = [*iter_named_refs(identity_inputs, "identity_inputs"), *plan_identity_refs(plan)]
     return plan, refs, {"config_adapter": plan.adapter_name, "config_identity": plan.identity}
 

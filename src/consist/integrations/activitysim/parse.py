@@ -5,8 +5,9 @@ Rules:
 * YAML files are read with ``yaml.safe_load``: comments, quoting, indentation, flow vs
   block style and key order do not reach the document.
 * CSV files become ``{"columns": [...], "rows": [[...], ...]}``. Headers and cells are
-  stripped; a cell that reads as an int or float is that number (so ``0.50`` equals
-  ``0.5`` and ``1.0`` equals ``1``), an empty cell is ``None``, anything else stays text.
+  stripped; a cell that starts with a digit, a sign or a ``.`` and reads as an int or a
+  float is that number (so ``0.50`` equals ``0.5`` and ``1.0`` equals ``1``), an empty
+  cell is ``None``, anything else (``nan`` included) stays text.
   Row order is kept (ActivitySim reads specs top to bottom).
 * ``settings.yaml`` layers: when the first layer says ``inherit_settings: true`` it is
   deep-merged over the next layer (which may inherit further); mappings merge key by key,
@@ -30,8 +31,10 @@ def read_yaml(path: str) -> Any:
     yaml = import_yaml()
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
+    # libyaml's safe loader when present: same documents as yaml.safe_load, ~5x faster.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
     except yaml.YAMLError as exc:
         raise ConfigError(
             f"The ActivitySim config file {path} is not valid YAML.",
@@ -41,15 +44,19 @@ def read_yaml(path: str) -> Any:
         ) from None
 
 
+_NUMERIC_START = frozenset("0123456789+-.")
+
+
 def cell_value(text: str) -> Any:
     """A CSV cell as int, float, None or stripped text (see the module rules)."""
     value = text.strip()
     if value == "":
         return None
-    try:
+    # Most cells are names or expressions: skip the (slow) failed conversions for them.
+    if value[0] not in _NUMERIC_START:
+        return value
+    if value.isdigit() or (value[0] in "+-" and value[1:].isdigit()):
         return int(value)
-    except ValueError:
-        pass
     try:
         number = float(value)
     except ValueError:
