@@ -209,3 +209,20 @@ def test_get_config_bundle_filters_by_adapter_and_role(
     assert tracker.get_config_bundle(result.run.id, role="nothing", allow_missing=True) is None
     first = tracker.get_config_bundle(result.run.id, role="file")
     assert first is not None and first.name == "auto_ownership.csv"  # sorted by key
+
+
+def test_begin_run_hash_inputs_are_identity_inputs(tracker: Tracker, tmp_path: Path) -> None:
+    config = tmp_path / "model.yaml"
+    config.write_text("a: 1\n")
+    signatures = []
+    for text in ("a: 1\n", "a: 2\n"):
+        config.write_text(text)
+        run = tracker.begin_run(
+            f"legacy-{len(signatures)}", "legacy", hash_inputs=[("cfg", config)]
+        )
+        tracker.end_run()
+        record = tracker.get_run_record(run.id)
+        assert "identity:cfg" in record.identity["input_parts"]
+        assert "hash_inputs" not in run.meta
+        signatures.append(run.signature)
+    assert signatures[0] != signatures[1]

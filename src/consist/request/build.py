@@ -173,6 +173,11 @@ def request_from_begin_run(
     meta = {key: plain_numbers(value) for key, value in extra.items() if key not in fields}
     validate_meta(meta, "meta")
     merged = {**call, **fields, "name": fields.get("name") or call["run_id"]}
+    if call.get("hash_inputs") is not None:  # begin_run's legacy name, additive
+        merged["identity_inputs"] = [
+            *iter_named_refs(fields.get("identity_inputs"), "identity_inputs"),
+            *iter_named_refs(call["hash_inputs"], "hash_inputs"),
+        ]
     return _build(
         ExecutionStyle.IMPERATIVE,
         merged,

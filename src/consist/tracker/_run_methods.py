@@ -175,6 +175,7 @@ class RunMethods(TrackerBase):
         allow_external_paths: bool | None = None,
         facet: object = None,
         facet_from: list[str] | None = None,
+        hash_inputs: InputRefs | None = None,
         code_identity: str | None = None,
         code_identity_extra_deps: list[str] | None = None,
         cache_version: int | None = None,
@@ -184,6 +185,9 @@ class RunMethods(TrackerBase):
         **kwargs: Any,
     ) -> Run:
         """Start a run imperatively; finish it with :meth:`end_run`.
+
+        ``hash_inputs`` (begin_run's older name for hash-only inputs) is added to
+        ``identity_inputs``.
 
         ``artifact_dir`` (relative paths resolve under run_dir) must stay inside run_dir
         unless ``allow_external_paths=True``.

@@ -25,8 +25,6 @@ REFERENCE = HERE.parents[2].parent / "shared" / "spec" / "tracker-api-reference.
 # Reference parameters that later issues bring, each with the issue that owns it. A
 # parameter leaves this table in the change that implements it.
 NOT_YET = {
-    # run/trace refuse hash_inputs (the reference retired it there); begin_run's remains.
-    "hash_inputs": "begin_run's legacy alias of identity_inputs (#15)",
     "input_keys": "deprecated alias, with define_step (#12)",
     "optional_input_keys": "deprecated alias, with define_step (#12)",
     "capture_dir": "output capture of a directory (#12)",
@@ -115,7 +113,13 @@ def test_not_yet_lists_only_reference_parameters_nobody_takes() -> None:
 
 
 def test_begin_run_keywords_are_run_keywords() -> None:
-    named = set(_own("begin_run")) - {"kwargs", "artifact_dir", "allow_external_paths"}
+    # hash_inputs: begin_run's legacy name for identity_inputs (run/trace refuse it).
+    named = set(_own("begin_run")) - {
+        "kwargs",
+        "artifact_dir",
+        "allow_external_paths",
+        "hash_inputs",
+    }
     assert named <= set(TraceKwargs.__annotations__) | {"run_id", "model"}
     assert set(BEGIN_RUN_FIELDS) - {"name"} <= set(StepKwargs.__annotations__)
 
