@@ -133,13 +133,14 @@ def test_run_logs_files_bundle_and_slices(
     assert roles["activitysim:table:activitysim_coefficients"] == "table"
     assert result.run.meta["config_adapter"] == "activitysim"
     table = inputs["activitysim:table:activitysim_coefficients"]
-    # Values are numbers, or coefficient names in template files.
-    assert table.meta["schema"]["value"] == ["integer", "number", "string"]
+    # Values are floats (null for template rows, whose coefficient names are value_ref).
+    assert table.meta["schema"]["value"] == ["null", "number"]
+    assert table.meta["schema"]["value_ref"] == ["null", "string"]
     rows = json.loads(table.path.read_text())
     ivt = [r for r in rows if r["coefficient_name"] == "coef_ivt" and r["segment"] is None]
     assert ivt == [
         {"file": "trip_mode_choice_coefficients.csv", "coefficient_name": "coef_ivt",
-         "segment": None, "value": -0.025, "constrain": "F"}
+         "segment": None, "value": -0.025, "value_ref": None, "constrain": "F"}
     ]  # fmt: skip
     template = [r for r in rows if r["file"].endswith("_template.csv")]
     assert {r["segment"] for r in template} == {"work", "school"}

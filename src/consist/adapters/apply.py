@@ -15,9 +15,10 @@ Rules:
   every run of that configuration; files are created with write-if-absent, and a
   ``<identity[:32]>.complete`` marker written last lets later runs skip the check.
 * Slices (queryable tables) are written beside the bundle as
-  ``<identity[:32]>.tables/<name>.json`` (a JSON list of row objects) and logged as
-  artifacts with ``meta["config_role"] == "table"``. This is the documented store path
-  until global_tables ingestion is available (docs/adapters.md).
+  ``<identity[:32]>.tables/<name>.json`` (a JSON list of row objects, plain JSON so float
+  columns stay floats) and logged as artifacts with ``meta["config_role"] == "table"``:
+  the portable record of the slices. With a DuckDB store the tracker then loads them into
+  ``global_tables.<name>`` (tracker/_config_methods.ingest_config_slices).
 * ``profile_schema``: each slice artifact also gets ``meta["schema"]`` (column -> JSON
   type names seen).
 * Artifacts: each config file, the bundle and each slice are logged as inputs of the
@@ -104,8 +105,10 @@ def write_tables(run_dir: str, plan: ConfigPlan) -> dict[str, str]:
     for table in plan_tables(plan):
         target = join_inside(root, f"{table.name}.json", "table name")
         if not os.path.exists(target):
-            rows = canonicalize(table.to_records())
-            write_bytes_if_absent(target, json.dumps(rows, ensure_ascii=False).encode())
+            # Not the canonical form: it would turn 0.0 into 0, and a loader would then type
+            # a float column as an integer one.
+            rows = json.dumps(table.to_records(), ensure_ascii=False, default=str)
+            write_bytes_if_absent(target, rows.encode())
         paths[table.name] = target
     return paths
 

@@ -4,8 +4,10 @@ plan, override runs, and finding a run's config bundle (docs/adapters.md).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from consist.model.artifact import Artifact
 from consist.model.run import Run, RunResult
 from consist.options import ExecutionOptions
 from consist.tracker._base import TrackerBase
+from consist.views.names import table_name_for
 
 
 class ConfigMethods(TrackerBase):
@@ -54,8 +57,6 @@ class ConfigMethods(TrackerBase):
         )
         if facet_spec is None and facet_schema_name is None and facet_schema_version is None:
             return plan
-        from dataclasses import replace
-
         return replace(
             plan,
             facet=dict(facet_spec or {}),
@@ -109,6 +110,9 @@ class ConfigMethods(TrackerBase):
             active.run.meta.setdefault("config_adapter", plan.adapter_name)
             active.run.meta.setdefault("config_identity", plan.identity)
             flow.record_progress(services, active)
+            if ingest:
+                ingest_config_slices(self, active.run, contribution.artifacts.values(),
+                                     profile_schema=profile_schema)  # fmt: skip
         return contribution
 
     def canonicalize_config(
@@ -281,3 +285,35 @@ class ConfigMethods(TrackerBase):
             )
         found.sort(key=lambda a: (a.key, a.created_at or "", a.id))
         return found[0]
+
+
+def ingest_config_slices(
+    tracker: Any, run: Run, artifacts: Iterable[Artifact], *, profile_schema: bool
+) -> list[str]:
+    """Ingest a run's config slice artifacts into ``global_tables.<slice name>``.
+
+    Only with a DuckDB store (a JSON-only tracker keeps the slices as JSON artifacts). A
+    slice's artifact id is content addressed, so rows already ingested for it (by an
+    earlier run of the same configuration) are not loaded again. Returns the tables
+    loaded by this call.
+    """
+    from consist.store.duckdb.store import DuckDBStore
+    from consist.views.slices import slice_ingested
+
+    store = tracker._services.store
+    if not isinstance(store, DuckDBStore):
+        return []
+    loaded = []
+    for artifact in artifacts:
+        name = artifact.meta.get("table")
+        if artifact.meta.get("config_role") != "table" or not isinstance(name, str):
+            continue
+        table = table_name_for(name, "table")
+        if slice_ingested(store, table, artifact.id):
+            continue
+        rows = json.loads(artifact.path.read_text(encoding="utf-8"))
+        # The slice's own name is the table name (the artifact key carries a prefix).
+        tracker.ingest(replace(artifact, key=name), data=rows, run=run,
+                       profile_schema=profile_schema)  # fmt: skip
+        loaded.append(table)
+    return loaded

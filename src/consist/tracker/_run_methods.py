@@ -6,13 +6,14 @@ statement and hands it to the spine (flow.py); every run ends through ``flow.end
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from consist import flow
 from consist.adapters.base import ConfigAdapter
-from consist.errors import RunStateError, invalid_option
+from consist.errors import ConsistError, RunStateError, invalid_option
 from consist.execute.executor import Executor
 from consist.execute.python import PythonExecutor
 from consist.identity.code import caller_file
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from consist.tracker.tracker import Tracker
 
 _PYTHON = PythonExecutor()
+logger = logging.getLogger("consist")
 
 
 class RunMethods(TrackerBase):
@@ -110,7 +112,21 @@ class RunMethods(TrackerBase):
             container = container_executor(request.container)
             request = container.prepare(request)
             executor = container
-        return flow.run_function(self._services, request, self._activated, executor)
+        result = flow.run_function(self._services, request, self._activated, executor)
+        # Slices are ingested by the run that first logs them (a hit reuses that run's).
+        if request.config_plan is not None and request.config_plan_ingest and not result.cache_hit:
+            from consist.tracker._config_methods import ingest_config_slices
+
+            record = self._services.sync.find_record(result.run.id)
+            try:
+                if record is not None:
+                    ingest_config_slices(self, result.run, record.inputs,
+                                         profile_schema=request.config_plan_profile_schema)  # fmt: skip
+            except ConsistError as exc:
+                # The run itself completed and is recorded; a slice load must not undo that.
+                logger.warning("consist: config slices of run %s not ingested: %s",
+                               result.run.id, exc)  # fmt: skip
+        return result
 
     @refuse_unknown_keywords
     def trace(

@@ -10,8 +10,10 @@ Rules:
   and a layer that says ``inherit_settings: true`` is deep-merged over the next
   (parse.py).
 * Slices: ``activitysim_coefficients`` (file, coefficient_name, segment, value,
-  constrain) from every CSV with a ``coefficient_name`` column (segment is None for a
-  ``value`` column, else each other column is a segment), and ``activitysim_settings``
+  value_ref, constrain) from every CSV with a ``coefficient_name`` column (segment is
+  None for a ``value`` column, else each other column is a segment; a number is in
+  ``value`` as a float, a coefficient name of a template file in ``value_ref``), and
+  ``activitysim_settings``
   (file, key, value as canonical JSON) for the top-level scalars of every YAML file and
   the entries of its ``CONSTANTS`` mapping.
 * ``strict``: a missing ``settings.yaml``, or a model YAML whose ``SPEC`` /
@@ -119,7 +121,7 @@ class ActivitySimConfigAdapter:
         return [
             ConfigTable(
                 "activitysim_coefficients",
-                ("file", "coefficient_name", "segment", "value", "constrain"),
+                ("file", "coefficient_name", "segment", "value", "value_ref", "constrain"),
                 tuple(coefficients),
             ),
             ConfigTable("activitysim_settings", ("file", "key", "value"), tuple(settings)),
@@ -196,9 +198,8 @@ def _coefficient_rows(rel: str, document: Mapping[str, Any]) -> Iterable[tuple[A
         constrain = row[constrain_at] if constrain_at is not None else None
         for column in segments:
             segment = None if column == "value" else column
-            rows.append(
-                (rel, row[name_at], segment, _scalar(row[columns.index(column)]), constrain)
-            )
+            value, ref = _value(row[columns.index(column)])
+            rows.append((rel, row[name_at], segment, value, ref, constrain))
     return rows
 
 
@@ -218,5 +219,11 @@ def _json(value: Any) -> str:
     return json.dumps(canonicalize(value), sort_keys=True, ensure_ascii=False)
 
 
-def _scalar(value: Any) -> Any:
-    return value if isinstance(value, (int, float, str)) or value is None else str(value)
+def _value(cell: Any) -> tuple[float | None, str | None]:
+    """(value, value_ref): numbers as float (one column type for every row), a
+    coefficient name (template files) or other text in ``value_ref``."""
+    if isinstance(cell, bool) or cell is None:
+        return None, None if cell is None else str(cell)
+    if isinstance(cell, (int, float)):
+        return float(cell), None
+    return None, str(cell)
