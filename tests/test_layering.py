@@ -15,9 +15,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "consist"
 
 # Top to bottom.
 LAYERS: list[set[str]] = [
-    {"api", "tracker", "maintenance", "core"},
+    {"api", "tracker", "maintenance", "core", "integrations"},
     {"flow", "services"},
-    {"request", "cache", "execute", "persist", "query", "views"},
+    {"request", "cache", "execute", "persist", "query", "views", "adapters"},
     {"identity", "store", "formats"},
     {"fs"},
     {"model", "options", "settings", "errors", "context", "_libs"},
@@ -27,6 +27,7 @@ OPTIONAL_THIRD_PARTY = {
     "pandas", "pyarrow", "sqlalchemy", "duckdb_engine", "pydantic", "git",
     "h5py", "tables", "xarray", "netCDF4", "h5netcdf", "zarr", "geopandas", "pyogrio",
     "shapely", "openmatrix", "dlt", "sqlmodel", "rich", "psycopg", "distributed", "dask",
+    "yaml", "pyhocon",
 }  # fmt: skip
 # Besides store/duckdb, formats/relation.py hands tables out as DuckDB relations, and
 # views/ builds hybrid views and stages ingestion with DuckDB.

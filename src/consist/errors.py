@@ -10,7 +10,8 @@
     ├── IdentityError            an identity component could not be computed
     │   └── MissingInputError    an input / identity file does not exist (also FileNotFoundError)
     ├── ExecutionError           user code or output handling failed
-    │   └── OutputValidationError  declared outputs missing or mismatched (also a RuntimeError)
+    │   ├── OutputValidationError  declared outputs missing or mismatched (also a RuntimeError)
+    │   └── ContainerError         a container engine is missing or a container run failed (also a RuntimeError)
     ├── RunStateError            lifecycle misuse: no active run, two active runs (also a RuntimeError)
     ├── MissingArtifactError     a recorded artifact's bytes are gone (also FileNotFoundError)
     ├── StoreError               the metadata store could not be read or written
@@ -98,6 +99,10 @@ class ExecutionError(ConsistError):
 
 class OutputValidationError(ExecutionError, RuntimeError):
     """Declared outputs are missing or do not match what the function returned."""
+
+
+class ContainerError(ExecutionError, RuntimeError):
+    """A container engine is missing, an image cannot be resolved, or a container failed."""
 
 
 class RunStateError(ConsistError, RuntimeError):

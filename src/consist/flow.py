@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
+from consist.adapters.apply import apply_plan
 from consist.cache.explain import explain_lookup
 from consist.cache.hydrate import backfill_inputs, hydrate_outputs
 from consist.cache.locks import SignatureLock
@@ -165,6 +166,14 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
     )
     active = ActiveRun(request, run, identity, config, resolved, capture)
     active.inputs.update(input_artifacts(resolved, layout, run.id))
+    if request.config_plan is not None and active.persist:  # run(adapter=...): files as inputs
+        apply_plan(
+            request.config_plan,
+            run_dir=layout.run_dir,
+            ingest=request.config_plan_ingest,
+            profile_schema=request.config_plan_profile_schema,
+            log_input=lambda path, key, meta: log_input(services, active, path, key, meta=meta),
+        )
     signature, mode = identity.signature, request.cache.mode
     found = _lookup(services, request, signature)
     locks = services.locks

@@ -182,13 +182,19 @@ class ExecutionOptions:
     """Grouped execution controls for ``Tracker.run``.
 
     ``runtime_kwargs`` are passed to the function but never affect the run's identity
-    (use ``config`` for values that should).
+    (use ``config`` for values that should). ``executor`` is ``"python"`` (call ``fn``)
+    or ``"container"`` (run ``container``: a ``consist.execute.container.ContainerSpec``
+    or a mapping with its fields; docs/adapters.md).
     """
 
     input_binding: InputBinding | str = InputBinding.AUTO
     runtime_kwargs: Mapping[str, Any] | None = field(default=None)
+    executor: str = "python"
+    container: Any = None
 
     def __post_init__(self) -> None:
+        if self.executor not in ("python", "container"):
+            raise invalid_option("executor", self.executor, ["python", "container"])
         object.__setattr__(
             self, "input_binding", InputBinding.parse(self.input_binding, "input_binding")
         )

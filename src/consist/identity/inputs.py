@@ -30,6 +30,15 @@ ProducerLookup = Callable[[str], ProducedFile | None]
 
 
 @dataclass(frozen=True, slots=True)
+class DigestRef:
+    """A hash-only identity input whose digest is already known (e.g. a config adapter's
+    canonical digest of a file); ``path`` is only where it came from, never hashed."""
+
+    digest: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
 class ResolvedInput:
     """One input after resolution: where it is, its bytes' digest and its producer, if any."""
 
@@ -97,6 +106,8 @@ def iter_named_refs(refs: Any, parameter: str) -> Iterable[tuple[str, Any]]:
 def default_name(ref: Any, parameter: str) -> str:
     if isinstance(ref, Artifact):
         return ref.key
+    if isinstance(ref, DigestRef):
+        return os.path.basename(ref.path) or ref.digest[:16]
     if isinstance(ref, (str, PurePath)):
         return os.path.basename(os.fspath(ref).rstrip("/")) or os.fspath(ref)
     raise ConfigError(
@@ -116,6 +127,8 @@ def resolve_input(
     parameter: str,
 ) -> ResolvedInput:
     """Resolve a path or Artifact to its current digest and producer."""
+    if isinstance(ref, DigestRef):
+        return ResolvedInput(role, name, ref.path, ref.digest)
     if isinstance(ref, Artifact):
         abs_path = os.path.abspath(ref.path)
         if not os.path.exists(abs_path) and ref.hash:

@@ -15,8 +15,11 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from consist.adapters.apply import plan_identity_refs
+from consist.adapters.plan import check_adapter, prepare_config
 from consist.errors import ConfigError, UnknownKeywordError
 from consist.execute.watch import check_dir
+from consist.identity.inputs import iter_named_refs
 from consist.model.ids import random_hex
 from consist.model.limits import (
     validate_meta,
@@ -64,10 +67,21 @@ def new_run_id(name: str) -> str:
     return f"{name}-{stamp}-{random_hex(48)}"
 
 
+#: Keywords the reference retired from run / trace, with their replacement.
+RETIRED_KEYWORDS = {"config_plan": "adapter", "hash_inputs": "identity_inputs"}
+
+
 def check_keywords(given: Iterable[str], allowed: Iterable[str], where: str) -> None:
     """Refuse a keyword outside ``allowed``, suggesting the closest valid one."""
     valid = sorted(allowed)
     for name in given:
+        if name in RETIRED_KEYWORDS and name not in valid:
+            raise UnknownKeywordError(
+                f"{name} is not accepted on {where}(...): config_plan and hash_inputs are "
+                "not accepted on Tracker.run(...) and Tracker.trace(...).",
+                fix=f"Use adapter and identity_inputs ({name}= becomes {RETIRED_KEYWORDS[name]}=).",
+                parameter=name,
+            )
         if name not in valid:
             close = difflib.get_close_matches(name, valid, n=1)
             hint = f"Did you mean {close[0]!r}?" if close else f"Valid: {', '.join(valid)}."
@@ -81,22 +95,23 @@ def check_keywords(given: Iterable[str], allowed: Iterable[str], where: str) -> 
 def request_from_run(call: Mapping[str, Any]) -> RunRequest:
     """``Tracker.run``'s arguments (fn, name and RunKwargs) as a RunRequest."""
     fn = call.get("fn")
-    if fn is None:
+    execution = _typed(
+        call.get("execution_options"), ExecutionOptions, "execution_options", "ExecutionOptions"
+    )
+    container = container_spec(execution, call.get("output_paths"))
+    if fn is None and container is None:
         raise ConfigError(
             "tracker.run needs fn=... (the function to run).",
             fix="Pass fn=your_function, or use tracker.trace(...) for inline code.",
             parameter="fn",
         )
-    if not callable(fn):
+    if fn is not None and not callable(fn):
         raise ConfigError(
             f"fn={fn!r} is not callable.", fix="Pass a function, e.g. fn=my_step.", parameter="fn"
         )
     options = _typed(call.get("cache_options"), CacheOptions, "cache_options", "CacheOptions")
     policy = _typed(
         call.get("output_policy"), OutputPolicyOptions, "output_policy", "OutputPolicyOptions"
-    )
-    execution = _typed(
-        call.get("execution_options"), ExecutionOptions, "execution_options", "ExecutionOptions"
     )
     runtime = _typed(
         call.get("runtime_kwargs"), Mapping, "runtime_kwargs", "a mapping of parameter names"
@@ -127,6 +142,7 @@ def request_from_run(call: Mapping[str, Any]) -> RunRequest:
         mismatch=policy.output_mismatch,
         input_binding=InputBinding.parse(binding, "input_binding"),
         runtime_kwargs=runtime_kwargs,
+        container=container,
     )
 
 
@@ -162,6 +178,11 @@ def request_from_begin_run(
     meta = {key: plain_numbers(value) for key, value in extra.items() if key not in fields}
     validate_meta(meta, "meta")
     merged = {**call, **fields, "name": fields.get("name") or call["run_id"]}
+    if call.get("hash_inputs") is not None:  # begin_run's legacy name, additive
+        merged["identity_inputs"] = [
+            *iter_named_refs(fields.get("identity_inputs"), "identity_inputs"),
+            *iter_named_refs(call["hash_inputs"], "hash_inputs"),
+        ]
     return _build(
         ExecutionStyle.IMPERATIVE,
         merged,
@@ -189,9 +210,11 @@ def _build(
     allow_external_paths: bool = False,
     caller_file: str | None = None,
     meta: Mapping[str, Any] | None = None,
+    container: Any = None,
 ) -> RunRequest:
     step = {key: call.get(key) for key in _STEP_KEYWORDS}
     name, model, run_id = _names(fn, call.get("name"), step["model"], step["run_id"])
+    plan, identity_inputs, plan_meta = _adapter_plan(step["adapter"], step["identity_inputs"])
     output_paths = _typed(step["output_paths"], Mapping, "output_paths", "a mapping of key -> path")
     pattern = "*" if step["capture_pattern"] is None else step["capture_pattern"]
     if not isinstance(pattern, str) or not pattern or "\x00" in pattern:
@@ -210,7 +233,7 @@ def _build(
         config=_config(step["config"]),
         inputs=step["inputs"],
         depends_on=step["depends_on"],
-        identity_inputs=step["identity_inputs"],
+        identity_inputs=identity_inputs,
         tags=tuple(validate_tags(step["tags"])),
         year=validate_optional_int(step["year"], "year"),
         iteration=validate_optional_int(step["iteration"], "iteration"),
@@ -235,7 +258,7 @@ def _build(
         artifact_dir=_optional_path(artifact_dir, "artifact_dir"),
         allow_external_paths=allow_external_paths,
         caller_file=caller_file,
-        meta=dict(meta or {}),
+        meta={**(meta or {}), **plan_meta},
         facet=build_facet(
             namespace=model,
             config=step["config"],
@@ -244,7 +267,42 @@ def _build(
             version=step["facet_schema_version"],
             index=step["facet_index"],
         ),
+        config_plan=plan,
+        config_plan_ingest=_flag(step["config_plan_ingest"], True, "config_plan_ingest"),
+        config_plan_profile_schema=_flag(
+            step["config_plan_profile_schema"], False, "config_plan_profile_schema"
+        ),
+        container=container,
     )
+
+
+def _adapter_plan(adapter: object, identity_inputs: Any) -> tuple[Any, Any, dict[str, Any]]:
+    """``adapter=``: its prepared plan, identity inputs + one part per config file, meta."""
+    if adapter is None:
+        return None, identity_inputs, {}
+    plan = prepare_config(check_adapter(adapter), with_tables=False)  # slices: when applied
+    refs = [*iter_named_refs(identity_inputs, "identity_inputs"), *plan_identity_refs(plan)]
+    return plan, refs, {"config_adapter": plan.adapter_name, "config_identity": plan.identity}
+
+
+def _flag(value: object, default: bool, parameter: str) -> bool:
+    return default if value is None else _optional_bool(value, parameter)
+
+
+def container_spec(execution: ExecutionOptions | None, output_paths: object) -> Any:
+    """executor='container': the parsed ContainerSpec; output_paths are required."""
+    if execution is None or execution.executor != "container":
+        return None
+    from consist.execute.container import ContainerSpec
+
+    if not output_paths:
+        raise ConfigError(
+            "executor='container' needs output_paths={key: host path}: a container run "
+            "returns no Python value to log.",
+            fix="Pass output_paths={'result': 'out/result.csv', ...}.",
+            parameter="output_paths",
+        )
+    return ContainerSpec.parse(execution.container)
 
 
 def _names(

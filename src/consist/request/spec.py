@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypedDict
 
+from consist.adapters.base import ConfigAdapter
 from consist.model.artifact import Artifact
 from consist.model.facet import ConfigFacet
 from consist.options import (
@@ -47,6 +48,9 @@ class StepKwargs(TypedDict, total=False):
     model: str | None
     description: str | None
     config: object
+    adapter: ConfigAdapter | None
+    config_plan_ingest: bool
+    config_plan_profile_schema: bool
     inputs: InputRefs | None
     depends_on: InputRefs | None
     tags: list[str] | None
@@ -163,3 +167,9 @@ class RunRequest:
     caller_file: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
     facet: ConfigFacet | None = None  # queryable config values, not part of the identity
+    # A prepared config (adapters/base.ConfigPlan) applied to the run at begin.
+    config_plan: Any = None
+    config_plan_ingest: bool = True
+    config_plan_profile_schema: bool = False
+    # executor='container': the ContainerSpec (execute/container.py) to run.
+    container: Any = None

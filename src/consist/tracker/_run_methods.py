@@ -6,13 +6,16 @@ statement and hands it to the spine (flow.py); every run ends through ``flow.end
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from consist import flow
-from consist.errors import RunStateError, invalid_option
+from consist.adapters.base import ConfigAdapter
+from consist.errors import ConsistError, RunStateError, invalid_option
+from consist.execute.executor import Executor
 from consist.execute.python import PythonExecutor
 from consist.identity.code import caller_file
 from consist.model.run import Run, RunPhase, RunResult, RunStatus
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from consist.tracker.tracker import Tracker
 
 _PYTHON = PythonExecutor()
+logger = logging.getLogger("consist")
 
 
 class RunMethods(TrackerBase):
@@ -47,6 +51,9 @@ class RunMethods(TrackerBase):
         model: str | None = None,
         description: str | None = None,
         config: object = None,
+        adapter: ConfigAdapter | None = None,
+        config_plan_ingest: bool = True,
+        config_plan_profile_schema: bool = False,
         inputs: InputRefs | None = None,
         depends_on: InputRefs | None = None,
         tags: list[str] | None = None,
@@ -78,6 +85,10 @@ class RunMethods(TrackerBase):
         ``facet_from`` are stored as queryable values, not part of the identity; with
         ``facet_index`` (default True) they are flattened into
         ``global_tables.run_config_kv`` (see docs/queries.md).
+        With ``adapter=`` the adapter's configuration (its canonical per-file digests) is
+        part of the identity and its files are logged as inputs (docs/adapters.md).
+        ``execution_options=ExecutionOptions(executor="container", container={...})``
+        runs an image instead of ``fn``.
 
         Returns
         -------
@@ -94,8 +105,33 @@ class RunMethods(TrackerBase):
         >>> result = tracker.run(fn=clean, inputs={"raw": "raw.csv"}, outputs=["cleaned"])  # doctest: +SKIP
         """
         request = build.request_from_run(locals())
+        return self._run_request(request)
+
+    def _run_request(self, request: RunRequest) -> RunResult:
+        """Run a built request with its executor (Python, or a container's backend)."""
         self._require_no_active("tracker.run")
-        return flow.run_function(self._services, request, self._activated, _PYTHON)
+        executor: Executor = _PYTHON
+        if request.container is not None:
+            from consist.integrations.containers.backends import container_executor
+
+            container = container_executor(request.container)
+            request = container.prepare(request)
+            executor = container
+        result = flow.run_function(self._services, request, self._activated, executor)
+        # Slices are ingested by the run that first logs them (a hit reuses that run's).
+        if request.config_plan is not None and request.config_plan_ingest and not result.cache_hit:
+            from consist.tracker._config_methods import ingest_config_slices
+
+            record = self._services.sync.find_record(result.run.id)
+            try:
+                if record is not None:
+                    ingest_config_slices(self, result.run, record.inputs,
+                                         profile_schema=request.config_plan_profile_schema)  # fmt: skip
+            except ConsistError as exc:
+                # The run itself completed and is recorded; a slice load must not undo that.
+                logger.warning("consist: config slices of run %s not ingested: %s",
+                               result.run.id, exc)  # fmt: skip
+        return result
 
     @refuse_unknown_keywords
     def trace(
@@ -106,6 +142,9 @@ class RunMethods(TrackerBase):
         model: str | None = None,
         description: str | None = None,
         config: object = None,
+        adapter: ConfigAdapter | None = None,
+        config_plan_ingest: bool = True,
+        config_plan_profile_schema: bool = False,
         inputs: InputRefs | None = None,
         depends_on: InputRefs | None = None,
         tags: list[str] | None = None,
@@ -161,6 +200,7 @@ class RunMethods(TrackerBase):
         allow_external_paths: bool | None = None,
         facet: object = None,
         facet_from: list[str] | None = None,
+        hash_inputs: InputRefs | None = None,
         code_identity: str | None = None,
         code_identity_extra_deps: list[str] | None = None,
         cache_version: int | None = None,
@@ -170,6 +210,9 @@ class RunMethods(TrackerBase):
         **kwargs: Any,
     ) -> Run:
         """Start a run imperatively; finish it with :meth:`end_run`.
+
+        ``hash_inputs`` (begin_run's older name for hash-only inputs) is added to
+        ``identity_inputs``.
 
         ``artifact_dir`` (relative paths resolve under run_dir) must stay inside run_dir
         unless ``allow_external_paths=True``.

@@ -16,6 +16,7 @@ from consist.persist.rejected import RejectedRecord, list_rejected
 from consist.services import Services, build_services
 from consist.settings import TrackerConfig, postgres_url
 from consist.tracker._artifact_methods import ArtifactMethods
+from consist.tracker._config_methods import ConfigMethods
 from consist.tracker._container_methods import ContainerMethods
 from consist.tracker._data_methods import DataMethods
 from consist.tracker._facet_methods import FacetMethods
@@ -36,6 +37,7 @@ class Tracker(
     ViewMethods,
     PathMethods,
     MapMethods,
+    ConfigMethods,
 ):
     """Records runs, reuses completed ones, and answers queries about them.
 
