@@ -19,6 +19,7 @@ from consist.tracker._artifact_methods import ArtifactMethods
 from consist.tracker._container_methods import ContainerMethods
 from consist.tracker._data_methods import DataMethods
 from consist.tracker._facet_methods import FacetMethods
+from consist.tracker._inspect_methods import InspectMethods
 from consist.tracker._path_methods import PathMethods
 from consist.tracker._query_methods import QueryMethods
 from consist.tracker._run_methods import RunMethods
@@ -34,6 +35,7 @@ class Tracker(
     FacetMethods,
     ViewMethods,
     PathMethods,
+    InspectMethods,
 ):
     """Records runs, reuses completed ones, and answers queries about them.
 
