@@ -336,8 +336,11 @@ class StoreSync:
     # --- read side ----------------------------------------------------------------
 
     def check(self, progress: Callable[[int, int], None] | None = None) -> StoreCheck:
-        """Compare the store with the snapshots and pending journal lines (persist/check.py);
-        read-only in either access mode."""
+        """Compare the store with the snapshots and pending journal lines (persist/check.py).
+        A write tracker copies its pending runs in first, as before every query; the
+        comparison itself only reads."""
+        if self._access is AccessMode.WRITE and self._journal.has_unconsumed():
+            self.sync(blocking=True)
         return check_store(self._store, self._layout, self._journal, self._decode, progress)
 
     def query_runs(self, query: RunQuery) -> list[Run]:

@@ -66,7 +66,10 @@ class InspectMethods(TrackerBase):
 
     @refuse_unknown_keywords
     def check_store(self, *, progress: Progress | None = None) -> StoreCheck:
-        """Compare the SQL store with the JSON snapshots (the truth), without writing.
+        """Compare the SQL store with the JSON snapshots (the truth).
+
+        A write tracker copies its pending runs into the store first (as before every
+        query); the comparison itself only reads, and a reader never writes.
 
         Parameters
         ----------
