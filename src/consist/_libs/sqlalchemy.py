@@ -54,3 +54,15 @@ def execute_query(engine: Any, query: object) -> list[Any]:
     with engine.connect() as conn:
         result = conn.execute(query)
         return list(result.all()) if result.returns_rows else []
+
+
+def sql_text(sql: str) -> Any:
+    """``sqlalchemy.text(sql)`` for SQL typed by a user (``consist query``): every colon is
+    escaped, so ``'12:30'`` or ``x::INT`` is SQL, never a bind parameter."""
+    try:
+        import sqlalchemy
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "Running SQL needs SQLAlchemy and duckdb_engine.", fix="pip install 'consist[sql]'"
+        ) from exc
+    return sqlalchemy.text(sql.replace(":", "\\:"))

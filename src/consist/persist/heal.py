@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from consist.fs.atomic import read_bytes_or_none, write_bytes_atomic
@@ -131,15 +131,20 @@ def rebuild_into(
     journal: PendingRecords,
     decode: RecordDecoder,
     rejected: RejectedRecords,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[int, int]:
     """Import pending journal lines, then every snapshot, into ``store`` (inside a write
-    session); return (snapshots imported, runs copied from journals)."""
+    session); return (snapshots imported, runs copied from journals).
+    ``progress(done, total)`` is called after each batch of snapshots."""
     from_journals = store.catch_up(journal, decode, rejected=rejected)
     imported = 0
-    for batch in _snapshot_batches(layout, rejected):
+    run_ids = list_snapshot_ids(layout)
+    for done, batch in _snapshot_batches(run_ids, layout, rejected):
         keep = [record for record in batch if not _superseded(store, record)]
         store.record_runs(keep, rejected=rejected)
         imported += len(keep)
+        if progress is not None:
+            progress(done, len(run_ids))
     return imported, from_journals
 
 
@@ -152,9 +157,9 @@ def _superseded(store: MetadataStore, record: ConsistRecord) -> bool:
 
 
 def _snapshot_batches(
-    layout: RunLayout, rejected: RejectedRecords
-) -> Iterator[list[ConsistRecord]]:
-    run_ids = list_snapshot_ids(layout)
+    run_ids: list[str], layout: RunLayout, rejected: RejectedRecords
+) -> Iterator[tuple[int, list[ConsistRecord]]]:
+    """(snapshots read so far, the batch's records) per batch."""
     for start in range(0, len(run_ids), _BATCH):
         records = []
         for run_id in run_ids[start : start + _BATCH]:
@@ -165,7 +170,7 @@ def _snapshot_batches(
                 continue
             if record is not None:
                 records.append(record)
-        yield records
+        yield min(start + _BATCH, len(run_ids)), records
 
 
 def log_heal(plan: HealPlan, db: str | None, layout: RunLayout, counts: tuple[int, int]) -> None:

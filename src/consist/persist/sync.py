@@ -48,6 +48,7 @@ from consist.errors import RunStateError, StoreError
 from consist.fs.layout import RunLayout
 from consist.model.run import ConsistRecord, Run, RunStatus
 from consist.options import AccessMode
+from consist.persist.check import StoreCheck, check_store
 from consist.persist.heal import (
     log_heal,
     looks_healthy,
@@ -309,12 +310,18 @@ class StoreSync:
                     log_heal(plan, self._store.location, self._layout, counts)
             yield
 
-    def rebuild(self) -> int:
-        """Re-import every readable snapshot under run_dir; return how many were imported."""
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Re-import every readable snapshot under run_dir; return how many were imported.
+        ``progress(done, total)`` follows the snapshots read."""
         self.require_write("Rebuilding the store")
         with self._store.session():
             imported, _ = rebuild_into(
-                self._store, self._layout, self._journal, self._materialized, self._rejected
+                self._store,
+                self._layout,
+                self._journal,
+                self._materialized,
+                self._rejected,
+                progress,
             )
             self._point_latest()
             if self._store.lineage() is not None:
@@ -337,6 +344,14 @@ class StoreSync:
             logger.warning("consist: runs left pending for the store: %s", exc)
 
     # --- read side ----------------------------------------------------------------
+
+    def check(self, progress: Callable[[int, int], None] | None = None) -> StoreCheck:
+        """Compare the store with the snapshots and pending journal lines (persist/check.py).
+        A write tracker copies its pending runs in first, as before every query; the
+        comparison itself only reads."""
+        if self._access is AccessMode.WRITE and self._journal.has_unconsumed():
+            self.sync(blocking=True)
+        return check_store(self._store, self._layout, self._journal, self._decode, progress)
 
     def query_runs(self, query: RunQuery) -> list[Run]:
         """Runs matching ``query``, including every ended run (see the module doc)."""

@@ -20,6 +20,7 @@ from consist.tracker._config_methods import ConfigMethods
 from consist.tracker._container_methods import ContainerMethods
 from consist.tracker._data_methods import DataMethods
 from consist.tracker._facet_methods import FacetMethods
+from consist.tracker._inspect_methods import InspectMethods
 from consist.tracker._map_methods import MapMethods
 from consist.tracker._path_methods import PathMethods
 from consist.tracker._query_methods import QueryMethods
@@ -38,6 +39,7 @@ class Tracker(
     PathMethods,
     MapMethods,
     ConfigMethods,
+    InspectMethods,
 ):
     """Records runs, reuses completed ones, and answers queries about them.
 
