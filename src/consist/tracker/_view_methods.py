@@ -76,7 +76,9 @@ class ViewMethods(TrackerBase):
 
         Returns
         -------
-        dlt's ``LoadInfo`` of the load.
+        An ``IngestResult``: ``table``, ``rows`` appended, and dlt's ``LoadInfo`` as
+        ``load_info`` (None when an artifact's file was appended to an existing table
+        by DuckDB alone, see docs/data.md).
 
         Examples
         --------
