@@ -43,7 +43,7 @@ _KINDS = (
     ("float", ("FLOAT", "DOUBLE", "DECIMAL")),
     ("str", ("VARCHAR",)),
     ("bool", ("BOOLEAN",)),
-    ("time", ("DATE", "TIME", "TIMESTAMP")),
+    ("time", ("DATE", "TIME")),  # TIME..., TIMESTAMP..., any precision or zone
 )  # fmt: skip
 
 
@@ -152,7 +152,7 @@ def _kind(sql_type: str) -> str:
     for kind, names in _KINDS:
         if any(base == name or base.startswith(name + " ") for name in names):
             return kind
-    return base
+    return "time" if base.startswith("TIME") else base
 
 
 def _check_kinds(table: str, source: dict[str, str], existing: dict[str, str]) -> None:
