@@ -127,3 +127,36 @@ def test_paths_with_glob_characters_and_file_index_columns_are_read_alone(tmp_pa
     got = _query(tracker, "SELECT consist_year, sum(v) FROM vals_all GROUP BY 1 ORDER BY 1")
     assert got == [(2000, 3), (2001, 10), (2002, 100)]
     assert _query(tracker, "SELECT file_index FROM vals_all WHERE v = 100") == [(7,)]
+
+
+@pytest.mark.parametrize("driver", ["csv", "json", "parquet"])
+def test_one_scan_matches_columns_by_name_across_files(tmp_path, driver: str) -> None:
+    tracker = Tracker(tmp_path / "runs", tmp_path / "p.duckdb", code_identity="callable_module")
+    frames = [
+        pd.DataFrame({"zone": [1, 2], "trips": [1.0, 2.0]}),
+        pd.DataFrame({"trips": [4.0], "zone": [3], "occupancy": [1.5]}),
+    ]
+    runs = []
+    for i, frame in enumerate(frames):
+        path = tmp_path / f"legs_{i}.{driver}"
+        if driver == "csv":
+            frame.to_csv(path, index=False)
+        elif driver == "parquet":
+            frame.to_parquet(path, index=False)
+        else:
+            frame.to_json(path, orient="records")
+        with tracker.trace("s", year=2000 + i, config={"i": i}):
+            runs.append(tracker.log_artifact(path, "legs").run_id)
+    sql = tracker.create_view("legs_all", "legs")
+    assert sql.count("read_") == 1  # one scan for both files
+    assert "union_by_name" in sql  # their columns differ
+    tracker.close()
+    got = _query(
+        tracker,
+        "SELECT consist_run_id, consist_year, zone, trips, occupancy FROM legs_all ORDER BY zone",
+    )
+    assert got == [
+        (runs[0], 2000, 1, 1.0, None),
+        (runs[0], 2000, 2, 2.0, None),
+        (runs[1], 2001, 3, 4.0, 1.5),
+    ]

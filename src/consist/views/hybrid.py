@@ -5,7 +5,8 @@ Contract:
 * every row of a view carries the same provenance columns, hot or cold
   (``PROVENANCE_COLUMNS``): the run, the artifact, the run's year, iteration and
   scenario (its parent run). Hot rows got them at ingestion. The cold side is ONE
-  multi-file scan per driver (``read_parquet([...], union_by_name=true)``), and each
+  multi-file scan per driver (``read_parquet([...], union_by_name=true)``; without
+  ``union_by_name`` when every parquet file has the same columns), and each
   provenance (or attached facet) column is a list of per-file values indexed by the
   scan's ``file_index`` virtual column: a query that does not use them never computes
   them, so the view scans the files as a bare ``read_parquet`` of them would. A file
@@ -138,6 +139,8 @@ def cold_scans(
     for driver, group in by_driver.items():
         paths = list_literal([s.path for s in group])
         reader = MULTI_READERS[driver].format(paths=paths)
+        if driver == "parquet" and _same_parquet_schema(conn, paths):
+            reader = f"read_parquet({paths})"  # matching by name costs ~1.5 ms per query
         columns = _columns(conn, reader)
         refuse_clash(facet_columns or {}, columns)
         if "file_index" in columns:  # a real column hides the virtual one
@@ -170,6 +173,20 @@ def refuse_clash(facet_columns: Mapping[str, str], columns: Sequence[str]) -> No
 def list_literal(values: Sequence[object]) -> str:
     """A DuckDB list literal; mixed int/float lists stay numeric, None is NULL."""
     return "[" + ", ".join(literal(v) for v in values) + "]"
+
+
+def _same_parquet_schema(conn: Any, paths: str) -> bool:
+    """Whether every file has the same columns (names, types, nesting, order)."""
+    try:
+        row = conn.execute(
+            "SELECT count(DISTINCT signature) FROM (SELECT file_name, string_agg(name || ':' || "
+            "coalesce(duckdb_type, '') || ':' || coalesce(CAST(num_children AS VARCHAR), ''), "
+            f"'|' ORDER BY column_id) AS signature FROM parquet_schema({paths}) "
+            "WHERE column_id > 0 GROUP BY file_name)"
+        ).fetchone()
+    except Exception:  # unreadable: the DESCRIBE that follows names the problem
+        return False
+    return bool(row and row[0] == 1)
 
 
 def _columns(conn: Any, reader: str) -> list[str]:
