@@ -72,13 +72,19 @@ def bench_view(root: Path, runs: int, rows: int, repeat: int) -> tuple[float, fl
     assert rounded(direct) == rounded(through_view)
     view_times: list[float] = []
     direct_times: list[float] = []
+    cpu: dict[str, list[float]] = {"view": [], "direct": []}
     for i in range(repeat):  # interleaved, order alternating: both see the same load
-        pair = [(view_times, through_view), (direct_times, direct)]
-        for times, sql in pair if i % 2 == 0 else pair[::-1]:
+        pair = [(view_times, through_view, "view"), (direct_times, direct, "direct")]
+        for times, sql, name in pair if i % 2 == 0 else pair[::-1]:
+            before = time.process_time()  # CPU of all DuckDB threads: less load-sensitive
             times.append(_best(lambda sql=sql: conn.execute(sql).fetchall(), 1))
+            cpu[name].append(time.process_time() - before)
+    view_cpu, direct_cpu = statistics.median(cpu["view"]), statistics.median(cpu["direct"])
     print(
         f"group by, median of {repeat}: view {statistics.median(view_times) * 1e3:.1f} ms, "
-        f"read_parquet {statistics.median(direct_times) * 1e3:.1f} ms"
+        f"read_parquet {statistics.median(direct_times) * 1e3:.1f} ms; CPU time (median) "
+        f"view {view_cpu * 1e3:.1f} ms, read_parquet {direct_cpu * 1e3:.1f} ms, "
+        f"ratio {view_cpu / direct_cpu:.3f}"
     )
     # Grouping by run uses the provenance columns: against grouping by file name.
     by_run = "SELECT consist_run_id, sum(trips), count(*) FROM trips_all GROUP BY ALL"
