@@ -22,7 +22,7 @@ from consist.store.duckdb.store import DuckDBStore
 from consist.tracker._base import TrackerBase
 from consist.views import export, ingest, registry
 from consist.views.hybrid import Provenance
-from consist.views.names import parse_predicate, table_name_for
+from consist.views.names import parse_facet_path, parse_predicate, table_name_for
 from consist.views.schemas import SchemaStore, model_record, profile_table
 
 
@@ -76,7 +76,9 @@ class ViewMethods(TrackerBase):
 
         Returns
         -------
-        dlt's ``LoadInfo`` of the load.
+        An ``IngestResult``: ``table``, ``rows`` appended, and dlt's ``LoadInfo`` as
+        ``load_info`` (None when an artifact's file was appended to an existing table
+        by DuckDB alone, see docs/data.md).
 
         Examples
         --------
@@ -168,7 +170,9 @@ class ViewMethods(TrackerBase):
 
         ``mode``: ``"hybrid"`` / ``"hot_only"`` / ``"cold_only"``; ``missing_files``:
         ``"warn"`` / ``"error"`` / ``"skip_silent"``; ``if_exists``: ``"replace"`` /
-        ``"error"``. ``params`` are facet predicates ``[namespace.]key<op>value``.
+        ``"error"``. ``params`` are facet predicates ``[namespace.]key<op>value``, tested
+        on each artifact's indexed facet, else its producing run's config facet;
+        ``attach_facets`` adds facet values as typed columns (``a.b`` -> ``a_b``).
         Returns the view's SQL.
 
         Raises
@@ -182,13 +186,15 @@ class ViewMethods(TrackerBase):
                 fix="Pass schema=MyModel or schema_id='<id from export/profiling>'.",
                 parameter="schema_id",
             )
-        if attach_facets:
+        if isinstance(params, str) or isinstance(attach_facets, str):
+            which = "params" if isinstance(params, str) else "attach_facets"
             raise ConfigError(
-                "attach_facets needs artifact facets, which this version does not record yet.",
-                fix="Drop attach_facets; filter with params= on run config facets instead.",
-                parameter="attach_facets",
+                f"{which} must be a list of strings, not one string.",
+                fix=f"Wrap it in a list: {which}=[...].",
+                parameter=which,
             )
         predicates = [parse_predicate(p, namespace) for p in (params or [])]
+        attach = [parse_facet_path(p, namespace) for p in (attach_facets or [])]
         ids, names = self._schema_selector(schema_id, schema, schema_compatible)
         selection = ArtifactFilter(
             schema_ids=ids, schema_names=names, drivers=drivers, run_id=run_id,
@@ -196,7 +202,8 @@ class ViewMethods(TrackerBase):
             iteration=iteration,
         )  # fmt: skip
         return self._make_view(
-            view_name, None, selection, predicates=predicates, mode=mode, if_exists=if_exists,
+            view_name, None, selection, predicates=predicates, attach=attach, mode=mode,
+            if_exists=if_exists,
             missing_files=missing_files, include_system_columns=include_system_columns,
         )  # fmt: skip
 

@@ -4,9 +4,14 @@ Contract:
 
 * every row of a view carries the same provenance columns, hot or cold
   (``PROVENANCE_COLUMNS``): the run, the artifact, the run's year, iteration and
-  scenario (its parent run). Hot rows got them at ingestion; a cold branch adds them
-  as constants, one ``SELECT`` per file, so DuckDB prunes them when a query does not
-  use them and scans each file as it would a bare ``read_parquet``;
+  scenario (its parent run). Hot rows got them at ingestion. The cold side is ONE
+  multi-file scan per driver (``read_parquet([...], union_by_name=true)``; without
+  ``union_by_name`` when every parquet file has the same columns), and each
+  provenance (or attached facet) column is a list of per-file values indexed by the
+  scan's ``file_index`` virtual column: a query that does not use them never computes
+  them, so the view scans the files as a bare ``read_parquet`` of them would. A file
+  whose path holds glob characters, or whose columns include ``file_index`` itself,
+  is read in a branch of its own (values as constants) instead;
 * ``mode``: ``hybrid`` reads hot rows, plus the file of every selected artifact that
   has no hot rows (an artifact is never counted twice); ``hot_only`` the hot rows;
   ``cold_only`` the files of every selected artifact;
@@ -23,8 +28,9 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from consist.errors import ConfigError, ViewError, invalid_option
 from consist.views.names import literal, quote_identifier
@@ -44,6 +50,14 @@ COLD_READERS: dict[str, str] = {
     "csv": "read_csv({path})",
     "json": "read_json_auto({path})",
 }
+#: ``{paths}`` is a list literal: one scan of many files, columns matched by name.
+MULTI_READERS: dict[str, str] = {
+    "parquet": "read_parquet({paths}, union_by_name = true)",
+    "csv": "read_csv({paths}, union_by_name = true)",
+    "json": "read_json_auto({paths}, union_by_name = true)",
+}
+_GLOB_CHARACTERS = frozenset("*?[]{}")
+_FILE_INDEX = "(CAST(file_index AS BIGINT) + 1)"
 MODES = ("hybrid", "hot_only", "cold_only")
 MISSING_FILES = ("warn", "error", "skip_silent")
 IF_EXISTS = ("replace", "error")
@@ -100,31 +114,133 @@ def provenance_select(provenance: Provenance) -> str:
     return ", ".join(parts)
 
 
-def cold_branch(source: ColdSource, facet_columns: Sequence[str] = ()) -> str:
-    """``SELECT *, <provenance>[, <facets>] FROM read_<driver>('<path>')``."""
+def cold_branch(source: ColdSource, facet_columns: Mapping[str, str] | None = None) -> str:
+    """``SELECT *, <provenance>[, <facets>] FROM read_<driver>('<path>')`` (one file)."""
     reader = COLD_READERS[source.driver or ""]
     extra = [provenance_select(source.provenance)]
     facets = dict(source.facets)
-    extra += [f"{literal(_scalar(facets.get(c)))} AS {quote_identifier(c)}" for c in facet_columns]
+    for column, kind in (facet_columns or {}).items():
+        value = literal(_scalar(facets.get(column)))
+        extra.append(f"CAST({value} AS {kind}) AS {quote_identifier(column)}")
     return f"SELECT *, {', '.join(extra)} FROM {reader.format(path=literal(source.path))}"
+
+
+def cold_scans(
+    conn: Any, sources: Sequence[ColdSource], facet_columns: Mapping[str, str] | None = None
+) -> list[str]:
+    """The cold side: one multi-file scan per driver (see the module docstring)."""
+    by_driver: dict[str, list[ColdSource]] = {}
+    branches: list[str] = []
+    for source in sources:
+        if _GLOB_CHARACTERS.isdisjoint(source.path):
+            by_driver.setdefault(source.driver or "", []).append(source)
+        else:  # a glob character would make the reader expand the path
+            branches.append(cold_branch(source, facet_columns))
+    for driver, group in by_driver.items():
+        paths = list_literal([s.path for s in group])
+        reader = MULTI_READERS[driver].format(paths=paths)
+        if driver == "parquet" and _same_parquet_schema(conn, paths):
+            reader = f"read_parquet({paths})"  # matching by name costs ~1.5 ms per query
+        columns = _columns(conn, reader)
+        refuse_clash(facet_columns or {}, columns)
+        if "file_index" in columns:  # a real column hides the virtual one
+            branches += [cold_branch(s, facet_columns) for s in group]
+            continue
+        extra = []
+        for position, (name, kind) in enumerate(PROVENANCE_COLUMNS.items()):
+            provenance = [s.provenance.values()[position] for s in group]
+            extra.append(f"CAST({list_literal(provenance)}[{_FILE_INDEX}] AS {kind}) AS {name}")
+        for column, kind in (facet_columns or {}).items():
+            facets = [_scalar(dict(s.facets).get(column)) for s in group]
+            extra.append(
+                f"CAST({list_literal(facets)}[{_FILE_INDEX}] AS {kind}) "
+                f"AS {quote_identifier(column)}"
+            )
+        branches.append(f"SELECT *, {', '.join(extra)} FROM {reader}")
+    return branches
+
+
+def refuse_clash(facet_columns: Mapping[str, str], columns: Sequence[str]) -> None:
+    clash = sorted(set(facet_columns) & {*columns, *PROVENANCE_COLUMNS})
+    if clash:
+        raise ConfigError(
+            f"attach_facets would add column(s) {clash}, which the data already has.",
+            fix="Attach another key, or select the data column instead.",
+            parameter="attach_facets",
+        )
+
+
+def list_literal(values: Sequence[object]) -> str:
+    """A DuckDB list literal; mixed int/float lists stay numeric, None is NULL."""
+    return "[" + ", ".join(literal(v) for v in values) + "]"
+
+
+def _same_parquet_schema(conn: Any, paths: str) -> bool:
+    """Whether every file has the same columns (names, types, nesting, order)."""
+    try:
+        row = conn.execute(
+            "SELECT count(DISTINCT signature) FROM (SELECT file_name, string_agg(name || ':' || "
+            "coalesce(duckdb_type, '') || ':' || coalesce(CAST(num_children AS VARCHAR), ''), "
+            f"'|' ORDER BY column_id) AS signature FROM parquet_schema({paths}) "
+            "WHERE column_id > 0 GROUP BY file_name)"
+        ).fetchone()
+    except Exception:  # unreadable: the DESCRIBE that follows names the problem
+        return False
+    return bool(row and row[0] == 1)
+
+
+def _columns(conn: Any, reader: str) -> list[str]:
+    try:
+        rows = conn.execute(f"DESCRIBE SELECT * FROM {reader}").fetchall()
+    except Exception as exc:
+        raise ViewError(
+            "The selected files cannot be read as one table.",
+            cause=f"{type(exc).__name__}: {exc}",
+            fix="Check the files (a corrupt or non-tabular file), or narrow the selection.",
+        ) from exc
+    return [row[0] for row in rows]
 
 
 def hot_branch(
     table: str,
     columns: Sequence[str],
     artifact_ids: Sequence[str] | None,
-    facet_sql: str | None = None,
+    facets: Sequence[ColdSource] = (),
+    facet_columns: Mapping[str, str] | None = None,
 ) -> str:
-    """Rows of ``global_tables.<table>`` (of ``artifact_ids`` when given), without dlt columns."""
+    """Rows of ``global_tables.<table>`` (of ``artifact_ids`` when given), without dlt
+    columns; with ``facet_columns``, each row gets its artifact's facet values."""
     dropped = [quote_identifier(c) for c in DLT_COLUMNS if c in columns]
     star = f"* EXCLUDE ({', '.join(dropped)})" if dropped else "*"
     sql = f"SELECT {star} FROM global_tables.{quote_identifier(table)}"
-    if facet_sql:
-        sql = f"SELECT h.*, f.* EXCLUDE (artifact_id) FROM ({sql}) h LEFT JOIN ({facet_sql}) f ON h.consist_artifact_id = f.artifact_id"
+    if facet_columns and facets:
+        sql = _facet_join(sql, facets, facet_columns)
+    elif facet_columns:
+        typed = [f"CAST(NULL AS {k}) AS {quote_identifier(c)}" for c, k in facet_columns.items()]
+        sql = f"SELECT *, {', '.join(typed)} FROM ({sql})"
     if artifact_ids is not None:
         ids = ", ".join(literal(a) for a in artifact_ids) or "NULL"
         sql = f"SELECT * FROM ({sql}) WHERE consist_artifact_id IN ({ids})"
     return sql
+
+
+def _facet_join(sql: str, facets: Sequence[ColdSource], facet_columns: Mapping[str, str]) -> str:
+    """Hot rows LEFT JOIN their artifact's facet values (a hash join on the artifact id)."""
+    rows = []
+    for source in facets:
+        values = dict(source.facets)
+        row = [literal(source.provenance.artifact_id)]
+        row += [literal(_scalar(values.get(c))) for c in facet_columns]
+        rows.append(f"({', '.join(row)})")
+    names = ", ".join(["consist__artifact", *(quote_identifier(c) for c in facet_columns)])
+    typed = ", ".join(
+        f"CAST(f.{quote_identifier(c)} AS {kind}) AS {quote_identifier(c)}"
+        for c, kind in facet_columns.items()
+    )
+    return (
+        f"SELECT h.*, {typed} FROM ({sql}) h LEFT JOIN (VALUES {', '.join(rows)}) "
+        f"f({names}) ON h.consist_artifact_id = f.consist__artifact"
+    )
 
 
 def split_cold(

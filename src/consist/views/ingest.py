@@ -17,9 +17,9 @@ Contract:
 * data streams in batches (``batch_rows``), so memory stays bounded: dlt writes each
   batch to its load files before the next is read; a progress bar is drawn when
   stderr is a terminal;
-* ``data=None`` ingests the artifact's own file (parquet, csv, json): DuckDB writes it,
-  with the provenance columns, to one parquet load file that dlt imports as it is
-  (no row passes through Python);
+* ``data=None`` ingests the artifact's own file (parquet, csv, json): DuckDB appends
+  its rows with the provenance columns by one INSERT, and dlt runs only to create or
+  evolve the table (views/fileload.py);
 * a failed load leaves no partial package behind to be replayed by a later ingestion
   (the working directory is removed), and raises ViewError with dlt's reason.
 """
@@ -35,13 +35,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from consist._libs.dlt import arrow_columns, import_dlt, model_columns
+from consist._libs.dlt import import_dlt, model_columns
 from consist._libs.pandas import is_pandas_object
 from consist._libs.progress import row_progress
 from consist._libs.pyarrow import import_pyarrow
 from consist.errors import ConfigError, ViewError
-from consist.views.hybrid import COLD_READERS, PROVENANCE_COLUMNS, Provenance, provenance_select
-from consist.views.names import literal
+from consist.views.fileload import IngestResult, file_job, ingest_file
+from consist.views.hybrid import PROVENANCE_COLUMNS, Provenance
 
 DEFAULT_BATCH_ROWS = 100_000
 _DLT_TYPES = {"VARCHAR": "text", "INTEGER": "bigint"}
@@ -75,12 +75,35 @@ def ingest(
     workdir: str,
     job: IngestJob,
     after_load: Callable[[Any], None] | None = None,
-) -> Any:
-    """Load ``job`` into ``global_tables.<job.table>``; return dlt's LoadInfo.
+) -> IngestResult:
+    """Load ``job`` into ``global_tables.<job.table>``; return an IngestResult.
 
     ``after_load(conn)`` runs in the same write session once the rows are in (the
     ingested-schema profile is recorded there).
     """
+    try:
+        if job.data is None:
+            checked = file_job(job.table, job.source_path, job.driver, job.provenance)
+            return ingest_file(hot, workdir, checked, after_load)
+        return _ingest_with_dlt(hot, workdir, job, after_load)
+    except (ConfigError, ViewError):
+        raise
+    except Exception as exc:
+        if type(exc).__module__.startswith("consist"):
+            raise
+        raise ViewError(
+            f"Ingesting into global_tables.{job.table} failed; nothing of this call was kept "
+            "pending.",
+            cause=f"{type(exc).__name__}: {exc}",
+            fix="Check the rows against the table's columns (a column cannot change type "
+            "between runs), then ingest again.",
+            table=job.table,
+        ) from exc
+
+
+def _ingest_with_dlt(
+    hot: HotStore, workdir: str, job: IngestJob, after_load: Callable[[Any], None] | None
+) -> IngestResult:
     dlt = import_dlt()
     os.makedirs(workdir, exist_ok=True)
     private = tempfile.mkdtemp(prefix=f"{socket.gethostname()}-{os.getpid()}-", dir=workdir)
@@ -96,28 +119,21 @@ def ingest(
         # files' columns, which the cold side of a view reads as they are.
         schema._normalizers_config["names"] = "direct"
         schema.update_normalizers()
+        counted = [0]
         with row_progress(f"ingest {job.table}") as advance:
-            resource = _resource(dlt, job, private, advance)
+
+            def count(rows: int) -> None:
+                counted[0] += rows
+                advance(rows)
+
+            resource = _resource(dlt, job, count)
             pipeline.extract(resource, schema=schema)
         pipeline.normalize()
         with hot.write_connection() as conn:
             info = pipeline.load(destination=dlt.destinations.duckdb(conn))
             if after_load is not None:
                 after_load(conn)
-        return info
-    except (ConfigError, ViewError):
-        raise
-    except Exception as exc:
-        if type(exc).__module__.startswith("consist"):
-            raise
-        raise ViewError(
-            f"Ingesting into global_tables.{job.table} failed; nothing of this call was kept "
-            "pending.",
-            cause=f"{type(exc).__name__}: {exc}",
-            fix="Check the rows against the table's columns (a column cannot change type "
-            "between runs), then ingest again.",
-            table=job.table,
-        ) from exc
+        return IngestResult(job.table, counted[0], info)
     finally:
         shutil.rmtree(private, ignore_errors=True)
 
@@ -129,10 +145,8 @@ def provenance_hints() -> dict[str, Any]:
     }
 
 
-def _resource(dlt: Any, job: IngestJob, private: str, advance: Callable[[int], None]) -> Any:
+def _resource(dlt: Any, job: IngestJob, advance: Callable[[int], None]) -> Any:
     hints = provenance_hints()
-    if job.data is None:
-        return _file_resource(dlt, job, private, advance)
     if _is_arrow(job.data) or is_pandas_object(job.data):
         items: Iterator[Any] = _arrow_batches(job, advance)
     elif isinstance(job.data, Iterable) and not isinstance(job.data, (str, bytes, dict)):
@@ -147,43 +161,6 @@ def _resource(dlt: Any, job: IngestJob, private: str, advance: Callable[[int], N
             parameter="data",
         )
     return dlt.resource(items, name=job.table, write_disposition="append", columns=hints)
-
-
-def _file_resource(dlt: Any, job: IngestJob, private: str, advance: Callable[[int], None]) -> Any:
-    if job.source_path is None or (job.driver or "") not in COLD_READERS:
-        raise ConfigError(
-            f"data=None ingests the artifact's file, but its driver {job.driver!r} is not "
-            "one DuckDB reads.",
-            fix=f"Pass the rows as data=..., or log a file of driver {sorted(COLD_READERS)}.",
-            parameter="data",
-        )
-    if not os.path.exists(job.source_path):
-        raise ViewError(
-            f"The artifact's file {job.source_path} does not exist.",
-            fix="Materialize the artifact first, or pass the rows as data=....",
-            path=job.source_path,
-        )
-    pq = import_pyarrow().parquet
-    stage = os.path.join(private, "stage.parquet")
-    reader = COLD_READERS[job.driver or ""].format(path=literal(job.source_path))
-    import duckdb
-
-    staging = duckdb.connect()  # in memory: the store's file is not touched here
-    try:
-        staging.execute(
-            f"COPY (SELECT *, {provenance_select(job.provenance)} FROM {reader}) "
-            f"TO {literal(stage)} (FORMAT parquet)"
-        )
-    finally:
-        staging.close()
-    rows = pq.read_metadata(stage).num_rows
-    columns = {**arrow_columns(pq.read_schema(stage)), **provenance_hints()}
-    advance(rows)
-
-    def staged() -> Iterator[Any]:
-        yield dlt.mark.with_file_import(stage, "parquet", rows)
-
-    return dlt.resource(staged, name=job.table, write_disposition="append", columns=columns)()
 
 
 def _is_arrow(data: Any) -> bool:

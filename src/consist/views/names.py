@@ -12,14 +12,18 @@ Rules (the no-injection contract of the data layer):
 * facet predicates (``params`` of create_grouped_view) are parsed, never spliced:
   ``[namespace.]key<op>value`` with op one of ``= != >= <= > <``, key a dotted path of
   identifier characters, value a number, ``true``/``false``/``null`` or any other text
-  (kept as a string). A predicate that does not parse is refused.
+  (kept as a string). An unquoted value holding spaces, parentheses or ``;`` is
+  refused (``x=1) OR (1=1``); quote it to compare with such text. A predicate that
+  does not parse is refused. Without a default namespace, ``a.b`` means namespace
+  ``a``, key ``b`` and, failing that, key ``a.b`` in any namespace (``scopes()``);
+  ``attach_facets`` paths parse the same way.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from consist.errors import ConfigError
 
@@ -118,6 +122,54 @@ class FacetPredicate:
     key: str
     op: str
     value: str | int | float | bool | None
+    #: the namespace came from splitting a dotted key: the whole key is tried too.
+    split: bool = field(default=False, compare=False)
+
+    def scopes(self) -> tuple[tuple[str | None, str], ...]:
+        """(namespace, key) to look the facet value up at, in order of preference."""
+        return _scopes(self.namespace, self.key, self.split)
+
+
+@dataclass(frozen=True, slots=True)
+class FacetPath:
+    """One ``attach_facets`` entry: where the value is looked up, and its column name."""
+
+    namespace: str | None
+    key: str
+    column: str
+    split: bool = False
+
+    def scopes(self) -> tuple[tuple[str | None, str], ...]:
+        return _scopes(self.namespace, self.key, self.split)
+
+
+def _scopes(namespace: str | None, key: str, split: bool) -> tuple[tuple[str | None, str], ...]:
+    if split and namespace is not None:
+        return ((namespace, key), (None, f"{namespace}.{key}"))
+    return ((namespace, key),)
+
+
+def parse_facet_path(text: object, default_namespace: str | None = None) -> FacetPath:
+    """Parse one ``attach_facets`` entry ``[namespace.]key``; its column is the key path
+    with every other character turned into ``_`` (``demand.growth`` -> ``demand_growth``)."""
+    if not isinstance(text, str) or _KEY_PATH.fullmatch(text.strip()) is None:
+        raise ConfigError(
+            f"attach_facets entry {text!r} is not a facet key path.",
+            cause="A key path is letters, digits, '_' and '-', separated by dots.",
+            fix="Pass e.g. attach_facets=['fleet', 'demand.growth'].",
+            parameter="attach_facets",
+            value=repr(text),
+        )
+    path = text.strip()
+    column = re.sub(r"[^A-Za-z0-9_]+", "_", path).strip("_") or "_"
+    if column[0].isdigit():
+        column = "f_" + column
+    check_identifier(column[:63], "attach_facets")
+    namespace, key, split = default_namespace, path, False
+    if "." in path and default_namespace is None:
+        namespace, key = path.split(".", 1)
+        split = True
+    return FacetPath(namespace, key, column[:63], split)
 
 
 def parse_predicate(text: object, default_namespace: str | None = None) -> FacetPredicate:
@@ -141,11 +193,12 @@ def parse_predicate(text: object, default_namespace: str | None = None) -> Facet
         )
     key = match["key"]
     namespace = default_namespace
-    if "." in key and default_namespace is None:
+    split = "." in key and default_namespace is None
+    if split:
         namespace, key = key.split(".", 1)
     if namespace is not None:
         check_identifier(namespace.replace("-", "_"), "namespace")
-    return FacetPredicate(namespace, key, match["op"], _parse_value(match["value"]))
+    return FacetPredicate(namespace, key, match["op"], _parse_value(match["value"]), split)
 
 
 def _parse_value(text: str) -> str | int | float | bool | None:

@@ -1,47 +1,25 @@
-"""The artifacts a hybrid view reads: produced outputs, with their run's coordinates.
+"""The artifacts a hybrid view reads, and their facet rows: the SQL twin of
+store/selection.py (which states the contract; tests/contract/test_selection_contract.py).
 
-Views live in the DuckDB file beside the hot tables, so this selection exists for the
-DuckDB store only (a JSON-only tracker has no hot data to view; the view methods refuse
-it). An artifact is selected once, through the run that produced it: a cache hit that
-reuses an output links the same artifact again, and must not double its rows.
-Every filter is a bound parameter.
+Views live in the DuckDB file beside the hot tables, so the tracker uses this twin only
+(a JSON-only tracker has no hot data to view; the view methods refuse it). An artifact
+is selected once, through the run that produced it: a cache hit that reuses an output
+links the same artifact again, and must not double its rows. Every filter is a bound
+parameter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from consist.fs.layout import RunLayout
-from consist.model.artifact import Artifact
+from consist.model.facet import ConfigKV
+from consist.store.duckdb.facets import ARTIFACT_KV_TABLE, KV_TABLE
 from consist.store.duckdb.read import ARTIFACT_SELECT, _row_to_artifact
+from consist.store.selection import ArtifactFilter, FacetRows, SelectedArtifact
 
-
-@dataclass(frozen=True, slots=True)
-class ArtifactFilter:
-    """What to select; ``None`` means no filter on that field."""
-
-    key: str | None = None
-    schema_ids: Sequence[str] | None = None
-    schema_names: Sequence[str] | None = None
-    drivers: Sequence[str] | None = None
-    run_id: str | None = None
-    parent_run_id: str | None = None
-    model: str | None = None
-    status: str | None = None
-    year: int | None = None
-    iteration: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SelectedArtifact:
-    """An output artifact and the coordinates of the run that produced it."""
-
-    artifact: Artifact
-    year: int | None
-    iteration: int | None
-    parent_run_id: str | None
+__all__ = ["ArtifactFilter", "SelectedArtifact", "facet_rows", "select_artifacts"]
 
 
 _RUN_FIELDS = {
@@ -113,3 +91,35 @@ def ingested_artifact_ids(conn: Any, table: str) -> set[str]:
         f"SELECT DISTINCT consist_artifact_id FROM global_tables.{quoted}"
     ).fetchall()
     return {row[0] for row in rows if row[0] is not None}
+
+
+_KV = (
+    "{a}.facet_id, {a}.namespace, {a}.key, {a}.value_type, {a}.value_str, {a}.value_num, "
+    "{a}.value_bool, CAST({a}.value_json AS VARCHAR)"
+)
+
+
+def facet_rows(conn: Any, selected: Sequence[SelectedArtifact], keys: Sequence[str]) -> FacetRows:
+    """Indexed facet rows with one of ``keys`` of the selected artifacts and their runs."""
+    rows = FacetRows()
+    if not selected or not keys:
+        return rows
+    artifact_ids = sorted({s.artifact.id for s in selected})
+    run_ids = sorted({s.artifact.run_id for s in selected if s.artifact.run_id})
+    found = conn.execute(
+        f"SELECT a.artifact_id, a.run_id, {_KV.format(a='a')} FROM {ARTIFACT_KV_TABLE} a "
+        "WHERE list_contains(?, a.artifact_id) AND list_contains(?, a.key) "
+        "ORDER BY a.namespace, a.key",
+        [artifact_ids, list(keys)],
+    ).fetchall()
+    for row in found:
+        rows.artifacts.setdefault(row[0], []).append(ConfigKV(*row[1:]))
+    found = conn.execute(
+        f"SELECT kv.run_id, {_KV.format(a='kv')} FROM {KV_TABLE} kv "
+        "WHERE list_contains(?, kv.run_id) AND list_contains(?, kv.key) "
+        "ORDER BY kv.namespace, kv.key",
+        [run_ids, list(keys)],
+    ).fetchall()
+    for row in found:
+        rows.runs.setdefault(row[0], []).append(ConfigKV(*row))
+    return rows
