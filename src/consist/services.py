@@ -106,7 +106,8 @@ def build_services(settings: TrackerConfig, *, store: MetadataStore | None = Non
     # signatures across machines (store/postgres/); otherwise files in run_dir do both.
     shared = store if isinstance(store, SharedSignatures) else None
     completed = CompletedIndex(layout, shared.find_completed if shared else None)
-    produced = ProducedIndex(layout)
+    # A produced output's record may still be a journal line (persist/materialize.py).
+    produced = ProducedIndex(layout, sync.find_record)
     locks: SignatureLock | None = None
     if settings.signature_locks:
         locks = shared.signature_locks() if shared else SignatureLocks(layout)

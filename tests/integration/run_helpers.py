@@ -10,7 +10,15 @@ def snapshot_path(tracker: Tracker, run_id: str) -> Path:
     return tracker.run_dir / "consist_runs" / f"{run_id}.json"
 
 
+def synced_snapshot_path(tracker: Tracker, run_id: str) -> Path:
+    """The snapshot path after a sync: with a store, a run's snapshot is materialised
+    from its journal line when the journal is consumed."""
+    tracker.sync_store()
+    return snapshot_path(tracker, run_id)
+
+
 def snapshot_ids(tracker: Tracker) -> set[str]:
+    tracker.sync_store()
     return {p.stem for p in (tracker.run_dir / "consist_runs").glob("*.json")}
 
 

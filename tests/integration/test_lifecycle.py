@@ -125,12 +125,14 @@ def test_a_second_end_run_warns_and_returns_the_same_run(
 ) -> None:
     tracker.begin_run("twice", "m")
     first = tracker.end_run()
+    tracker.sync_store()  # materialises the snapshot from the journal line
     snapshot = tracker.run_dir / "consist_runs" / "twice.json"
     written = snapshot.read_bytes()
     with caplog.at_level(logging.WARNING, logger="consist"):
         second = tracker.end_run("failed")
     assert second is first and second.status == "completed"
     assert "already ended" in caplog.text
+    tracker.sync_store()
     assert snapshot.read_bytes() == written
 
 

@@ -13,6 +13,7 @@ from consist.persist import recorder
 
 
 def read_snapshot(tracker: Tracker, run_id: str) -> dict:
+    tracker.sync_store()  # a journaled record's snapshot is materialised at sync
     return json.loads((tracker.run_dir / "consist_runs" / f"{run_id}.json").read_text())
 
 

@@ -127,6 +127,7 @@ def test_planted_journal_lines_the_store_refuses_never_block_it(
     caplog.set_level(logging.INFO, logger="consist")
     tracker = _tracker(tmp_path)
     good = tracker.run(fn=step, name="good", config={"n": 1}).run.id
+    tracker.sync_store()
     template = json.loads(Path(tracker.run_dir / "consist_runs" / f"{good}.json").read_bytes())
     wrong_time = json.loads(json.dumps(template))
     wrong_time["run"]["id"] = "planted-timestamp"

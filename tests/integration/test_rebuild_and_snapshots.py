@@ -220,10 +220,14 @@ def crashed(tmp_path: Path):
     earlier = tracker.run(fn=write_value, config={"x": 1}, outputs=["value"]).run.id
     tracker.close()
     crashed_ids = _crash_after_three_runs(tmp_path, run_dir, db_path)
+    pending = run_dir / ".consist" / "pending"
+    assert os.listdir(pending), "the crash left nothing pending"
+    # The crashed runs' records are journal lines only: no snapshot, no store row yet.
+    journaled = b"".join(p.read_bytes() for p in pending.iterdir() if p.is_file())
     for run_id in crashed_ids:
-        assert (run_dir / "consist_runs" / f"{run_id}.json").is_file()
+        assert run_id.encode() in journaled
+        assert not (run_dir / "consist_runs" / f"{run_id}.json").exists()
     assert _stored_ids(db_path) == {earlier}
-    assert os.listdir(run_dir / ".consist" / "pending"), "the crash left nothing pending"
     return run_dir, db_path, earlier, crashed_ids
 
 
@@ -235,6 +239,8 @@ def test_runs_of_a_crashed_process_are_synced_by_the_next_tracker(crashed) -> No
         assert set(runs) == {earlier, *crashed_ids}
         assert {runs[i].status for i in crashed_ids} == {"completed"}
         assert os.listdir(run_dir / ".consist" / "pending") == []
+        for run_id in crashed_ids:  # materialised before the journal was deleted
+            assert (run_dir / "consist_runs" / f"{run_id}.json").is_file()
     finally:
         tracker.close()
     assert _stored_ids(db_path) == {earlier, *crashed_ids}

@@ -1,7 +1,7 @@
 """End-to-end tests of Tracker.run arguments: names, labels, config."""
 
 import pydantic
-from run_helpers import snapshot_path
+from run_helpers import synced_snapshot_path
 
 from consist import (
     Tracker,
@@ -35,7 +35,7 @@ def test_explicit_name_run_id_model_description(tracker: Tracker) -> None:
     assert result.run.name == "nice-name"
     assert result.run.model_name == "modelx"
     assert result.run.description == "what it does"
-    assert snapshot_path(tracker, "r-001").is_file()
+    assert synced_snapshot_path(tracker, "r-001").is_file()
     stored = tracker.get_run("r-001")
     assert stored is not None
     assert (stored.name, stored.model_name, stored.description) == (

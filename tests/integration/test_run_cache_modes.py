@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from run_helpers import snapshot_ids, snapshot_path, write_out
+from run_helpers import snapshot_ids, synced_snapshot_path, write_out
 
 from consist import (
     CacheOptions,
@@ -28,7 +28,7 @@ def test_overwrite_always_executes_and_newest_becomes_the_cache_entry(tracker: T
     assert len(calls) == 2
     assert not overwritten.cache_hit
     assert overwritten.run.signature == first.run.signature
-    assert snapshot_path(tracker, overwritten.run.id).is_file()
+    assert synced_snapshot_path(tracker, overwritten.run.id).is_file()
     assert reused.cache_hit
     assert reused.run.reused_run_id == overwritten.run.id
     assert reused.outputs["o"].path.read_text() == "2"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from run_helpers import snapshot_path, write_out
+from run_helpers import synced_snapshot_path, write_out
 
 from consist import (
     ConfigError,
@@ -105,7 +105,7 @@ def test_snapshot_json_contains_run_and_identity(tracker: Tracker) -> None:
 
     result = tracker.run(fn=step, config={"a": 1}, outputs=["o"])
 
-    payload = json.loads(snapshot_path(tracker, result.run.id).read_text())
+    payload = json.loads(synced_snapshot_path(tracker, result.run.id).read_text())
     assert payload["run"]["id"] == result.run.id
     assert payload["run"]["status"] == "completed"
     assert payload["config"] == {"a": 1}

@@ -4,17 +4,23 @@ DuckDB lets only one process open a database file at a time, so the hot path nev
 touches it. Instead two small indexes live beside the snapshots, written atomically
 and safe for many concurrent processes:
 
-* CompletedIndex: run signature -> snapshot of the completed run that produced it
-  (a hard link, so a lookup is one file read). Later completions of the same
-  signature replace the link; any completed run with that signature is a valid hit.
+* CompletedIndex: run signature -> record of the completed run that produced it, so a
+  lookup is one file read. With a shared store the entry is written from the run's
+  own JSON (the journal line), created in place: the run's snapshot is materialised
+  later, like a hit's (persist/materialize.py), so a miss creates one record file, not
+  three (temp + rename + link). A reader that finds the entry torn (its writer died
+  mid-write, or is writing it now without the signature lock) treats it as a miss.
+  Without a store the entry is a hard link to the snapshot. Later completions of the
+  same signature replace the entry; any completed run with that signature is a valid hit.
   It owns the StepIndex (cache/steps.py: latest completed run per step, flushed when
   the tracker closes), which is what a miss is compared with to say why it missed.
 * ProducedIndex: output path (keyed by its portable URI) -> producing run's signature
   and the digest it recorded. This lets a plain path input that some run wrote contribute that run's
   signature to the identity (the Merkle link), without a database. An output in its
   run's default artifact directory (outputs/<model>/<run_id>/...) gets no entry file:
-  the path names the run, and that run's snapshot holds the output's digest, so the
-  lookup reads the snapshot instead (one file creation less per output of a miss).
+  the path names the run, and that run's record holds the output's digest, so the
+  lookup reads the record instead (its snapshot, or its journal line until the
+  snapshot is materialised): one file creation less per output of a miss.
 
 Each index also keeps an in-process memo so repeated lookups cost a dict access.
 """
@@ -27,12 +33,15 @@ from collections.abc import Callable
 
 from consist.cache.steps import StepIndex
 from consist.errors import ConfigError, StoreError
-from consist.fs.atomic import link_atomic, read_bytes_or_none, write_bytes_atomic
+from consist.fs.atomic import link_atomic, read_bytes_or_none, write_bytes_atomic, write_bytes_new
 from consist.fs.layout import RunLayout
 from consist.identity.canonical import digest_bytes
 from consist.model.artifact import ProducedFile
 from consist.model.run import ConsistRecord, RunStatus
 from consist.persist.snapshot import decode_record, read_snapshot
+
+# run id -> its record (snapshot, else pending journal line), or None.
+RecordReader = Callable[[str], ConsistRecord | None]
 
 
 class CompletedIndex:
@@ -72,7 +81,19 @@ class CompletedIndex:
         self._memo[signature] = record
         return record
 
-    def record(self, record: ConsistRecord, snapshot_path: str) -> None:
+    def write(self, record: ConsistRecord, data: bytes) -> None:
+        """Enter a completed run from its JSON ``data`` (no snapshot of it exists yet)."""
+        signature = record.run.signature
+        if not signature:
+            return
+        target = self._path(signature)
+        if not write_bytes_new(target, data):
+            write_bytes_atomic(target, data)  # a later completion replaces the entry
+        self._memo[signature] = record
+        self.steps.record(record, target)
+
+    def link(self, record: ConsistRecord, snapshot_path: str) -> None:
+        """Enter a completed run by a hard link to its snapshot."""
         signature = record.run.signature
         if not signature:
             return
@@ -96,9 +117,10 @@ class CompletedIndex:
 class ProducedIndex:
     """Absolute output path -> the run that produced those bytes."""
 
-    def __init__(self, layout: RunLayout) -> None:
+    def __init__(self, layout: RunLayout, read_run: RecordReader | None = None) -> None:
         self._layout = layout
         self._memo: dict[str, ProducedFile] = {}
+        self._read_run = read_run or (lambda run_id: read_snapshot(layout, run_id))
 
     def _path(self, name: str) -> str:
         key = digest_bytes(name.encode())
@@ -149,12 +171,12 @@ class ProducedIndex:
 
     def _from_own_directory(self, abs_path: str) -> ProducedFile | None:
         # Outputs in their run's default directory get no index file (one file creation
-        # less per output of a miss): the path names the run, whose snapshot has them.
+        # less per output of a miss): the path names the run, whose record has them.
         run_id = self._run_of(abs_path)
         if run_id is None:
             return None
         try:
-            record = read_snapshot(self._layout, run_id)
+            record = self._read_run(run_id)
         except (StoreError, ConfigError):
             return None
         if record is None or record.run.cache_hit:

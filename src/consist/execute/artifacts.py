@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat as _stat
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import PurePath
@@ -103,8 +104,10 @@ def output_artifact(
 ) -> Artifact:
     """A new output artifact of ``run_id`` for the file at ``path`` (hashed via the memo)."""
     abs_path = os.path.abspath(os.fspath(path))
+    size: int | None = None
     if content_hash is None or validate_content_hash:
-        digest = digester.digest(abs_path, what=f"output {key!r}")
+        digest, st = digester.digest_and_stat(abs_path, what=f"output {key!r}")
+        size = st.st_size if _stat.S_ISREG(st.st_mode) else None
         if content_hash is not None and content_hash != digest:
             raise IdentityError(
                 f"content_hash={content_hash!r} does not match the bytes of {abs_path} ({digest}).",
@@ -118,7 +121,7 @@ def output_artifact(
         uri=layout.to_uri(abs_path),
         driver=driver or driver_for_path(abs_path),
         hash=content_hash,
-        size=_size(abs_path),
+        size=size if size is not None else _size(abs_path),
         run_id=run_id,
         producer_signature=signature,
         created_at=utc_now(),

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from consist._libs.pandas import is_pandas_object
-from consist.errors import OutputValidationError
+from consist.errors import IdentityError, MissingInputError, OutputValidationError
 from consist.execute.artifacts import output_artifact
 from consist.execute.python import split_returns
 from consist.execute.watch import DirectoryWatch
@@ -70,7 +70,13 @@ class OutputCapture:
     def output_path(self, key: str, ext: str | None) -> Path:
         """Path in the artifact directory for output ``key`` (logged at the end if written)."""
         path = join_inside(self.artifact_dir, key + check_ext(ext), "key")
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        parent = os.path.dirname(path)
+        try:
+            os.mkdir(parent)  # the run's own directory: usually new, its parent exists
+        except FileExistsError:
+            pass
+        except FileNotFoundError:
+            os.makedirs(parent, exist_ok=True)
         self.planned[key] = path
         return Path(path)
 
@@ -109,9 +115,17 @@ class OutputCapture:
                 item = write_table(item, stem)
             if isinstance(item, Artifact):
                 item = item.path
-            # Only paths: os.path.exists(42) would test file descriptor 42.
-            if isinstance(item, (str, os.PathLike)) and os.path.exists(item):
-                self.log_output(item, key)
+            # Only paths: os.path.exists(42) would test file descriptor 42. A path that
+            # does not exist is not an output (no separate exists() stat: the hash tells).
+            if isinstance(item, (str, os.PathLike)):
+                try:
+                    self.log_output(item, key)
+                except MissingInputError:
+                    continue
+                except (IdentityError, ValueError):
+                    if os.path.exists(item):
+                        raise  # a real path that cannot be hashed (a device, unreadable)
+                    # else text that is no path (too long, a NUL byte): not an output
 
     def collect(
         self,

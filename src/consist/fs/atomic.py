@@ -3,7 +3,8 @@
 Readers must never see a half-written JSON record, so every record file is
 written to a unique temporary name in the same directory and then renamed over
 its final name (rename is atomic on POSIX filesystems, NFS included).
-We do not fsync: a record lost in a power cut is a cache miss, not corruption,
+(:func:`write_bytes_new` is the one exception, for readers that treat a torn file as
+absent.) We do not fsync: a record lost in a power cut is a cache miss, not corruption,
 and fsync would cost more than the whole cache-hit budget.
 """
 
@@ -45,6 +46,32 @@ def write_bytes_if_absent(path: str | Path, data: bytes) -> bool:
         return False
     finally:
         unlink_quietly(tmp)
+    return True
+
+
+def write_bytes_new(path: str | Path, data: bytes) -> bool:
+    """Create ``path`` with ``data`` in place (no temp file, no rename); False if it exists.
+
+    Cheaper than :func:`write_bytes_atomic` by a rename, for files whose readers treat a
+    torn or empty file as absent (the cache index: a damaged entry is a miss). A writer
+    killed mid-write leaves such a file; the next writer replaces it atomically.
+    """
+    target = os.fspath(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        fd = os.open(target, flags, 0o644)
+    except FileExistsError:
+        return False
+    except FileNotFoundError:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            fd = os.open(target, flags, 0o644)
+        except FileExistsError:
+            return False
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
     return True
 
 

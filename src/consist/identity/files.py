@@ -60,6 +60,31 @@ def digest_file_uncached(path: str | Path) -> str:
     return hasher.hexdigest()
 
 
+def _digest_and_key_after(target: str) -> tuple[str, StatKey | None]:
+    """The file's digest and its stat key once read (None when it cannot be taken).
+
+    A small file is read with os-level calls and re-checked with fstat on the open
+    descriptor: the common case (a fresh small output) costs one open, not a path
+    stat more and an io file object.
+    """
+    fd = os.open(target, os.O_RDONLY)
+    try:
+        st = os.fstat(fd)
+        if st.st_size < _WHOLE_READ_LIMIT:
+            chunks = []
+            while chunk := os.read(fd, _WHOLE_READ_LIMIT):
+                chunks.append(chunk)
+            digest = blake3.blake3(b"".join(chunks)).hexdigest()
+            return digest, _key_of(os.fstat(fd))
+    finally:
+        os.close(fd)
+    digest = digest_file_uncached(target)
+    try:
+        return digest, stat_key(target)
+    except OSError:
+        return digest, None
+
+
 def _is_hex_digest(value: object) -> bool:
     return (
         isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
@@ -82,7 +107,11 @@ class FileDigester:
 
         ``what`` names the role of the path in error messages ("input", "dependency"...).
         """
-        target = os.path.abspath(path)
+        return self.digest_and_stat(os.path.abspath(path), what=what)[0]
+
+    def digest_and_stat(self, target: str, *, what: str = "input") -> tuple[str, os.stat_result]:
+        """Digest of the absolute path ``target`` and the stat it was taken with (one
+        stat call serves the memo key, the kind of path and the caller's size)."""
         try:
             st = os.stat(target)
         except (FileNotFoundError, NotADirectoryError):
@@ -101,9 +130,9 @@ class FileDigester:
                 what=what,
             ) from exc
         if _stat.S_ISREG(st.st_mode):
-            return self._file_digest(target, st)
+            return self._file_digest(target, st), st
         if _stat.S_ISDIR(st.st_mode):
-            return self._dir_digest(target, what)
+            return self._dir_digest(target, what), st
         raise IdentityError(
             f"The {what} path {target} is neither a regular file nor a directory.",
             cause="Pipes, sockets and devices have no stable content to hash.",
@@ -121,7 +150,7 @@ class FileDigester:
         digest = self._load_persistent(target, key) if persist else None
         if digest is None:
             try:
-                digest = digest_file_uncached(target)
+                digest, after = _digest_and_key_after(target)
             except OSError as exc:
                 raise IdentityError(
                     f"Cannot read {target} to hash it.",
@@ -131,10 +160,7 @@ class FileDigester:
                 ) from exc
             # Memoize only if the file did not change while we read it; the
             # next call then re-hashes instead of trusting a torn digest.
-            try:
-                if stat_key(target) != key:
-                    return digest
-            except OSError:
+            if after != key:
                 return digest
             if persist:
                 self._store_persistent(target, key, digest)

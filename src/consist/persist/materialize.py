@@ -5,8 +5,9 @@ process's journal (persist/journal.py), and only some records also get a snapsho
 at once (see persist/recorder.py):
 
 * a cache hit is recorded by ONE journal append; its snapshot is written later;
-* a miss's running record (at start, after log_* calls) is a journal line; its final
-  record is written as a snapshot at once, because the cache index links to it.
+* a miss's running record (at start, after log_* calls) is a journal line, and so is
+  its final record; the cache index entry of a completed miss holds its own copy of
+  the record (cache/index.py), so no snapshot is needed at once.
 
 The journal is JSON and durable (a complete line is there or it is not), so nothing is
 lost meanwhile; readers look in it when a snapshot is missing (:func:`read_record`).
@@ -14,10 +15,12 @@ Snapshots are *materialised* from journal lines by whoever consumes the lines in
 store (every sync, close and exit, and the next process that finds the journal of a
 dead one), always before a consumed journal file may be deleted:
 
-* a final line of a hit always becomes its snapshot (it is the only final record);
-* any other line becomes a snapshot only when none exists yet, and never replaces one:
+* a final line (any status but ``running``) always becomes its snapshot: a run has one
+  final record, and it wins over a running line materialised earlier (a sync during
+  the run) or a snapshot that marked the run abandoned;
+* a running line becomes a snapshot only when none exists yet, and never replaces one:
   written with a hard link that fails on an existing file, so a slow materialiser can
-  never overwrite the final snapshot a run wrote at its end with an older running line.
+  never overwrite a final snapshot with an older running line.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from consist.persist.snapshot import decode_record, read_snapshot
 def materialize(layout: RunLayout, record: ConsistRecord, line: bytes) -> None:
     """Make sure the snapshot of ``record`` (whose journal line is ``line``) exists."""
     path = layout.snapshot_path(record.run.id)
-    if record.run.cache_hit and record.run.status != RunStatus.RUNNING.value:
+    if record.run.status != RunStatus.RUNNING.value:
         write_bytes_atomic(path, line)
         return
     if os.path.exists(path):
@@ -56,11 +59,13 @@ def point_latest(layout: RunLayout, record: ConsistRecord) -> bool:
 
 
 def read_record(layout: RunLayout, journal: PendingJournal, run_id: str) -> ConsistRecord | None:
-    """The run's snapshot, or else its latest journal line; None when neither exists."""
+    """The run's newest record: its snapshot, unless that is a running record (which a
+    later journal line may supersede: the final line of a miss has no snapshot until it
+    is materialised), else its latest journal line; None when neither exists."""
     record = read_snapshot(layout, run_id)
-    if record is not None:
+    if record is not None and record.run.status != RunStatus.RUNNING.value:
         return record
-    return find_in_journals(layout, journal, run_id)
+    return find_in_journals(layout, journal, run_id) or record
 
 
 def find_in_journals(

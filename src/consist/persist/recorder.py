@@ -6,12 +6,14 @@ snapshots (persist/materialize.py), and each step writes as little as it can:
 * start (a miss) and progress (log_* calls): one journal line, so a run killed mid-way
   stays visible as ``running``; queries sync the journal into the store first;
 * end of a cache hit: one journal line; its snapshot and consist.json come later;
-* end of anything else: the final snapshot, then for a completed miss the cache indexes
-  (completed signature -> that snapshot, produced files), then the journal line.
+* end of anything else: the journal line, then for a completed miss the cache indexes
+  (completed signature -> that record, produced files); its snapshot and consist.json
+  come later too, as for a hit. The index is written after the journal line, so an
+  entry never points at a run that no record holds.
 
-Without a store (``db_path=None``) every record is also written as a snapshot at once,
-and consist.json follows each ended run. An index entry is always written after the
-snapshot it points at. Nothing is written for ``readonly`` runs.
+Without a store (``db_path=None``) every record is written as a snapshot at once, the
+index entry is a link to it (written after it), and consist.json follows each ended
+run. Nothing is written for ``readonly`` runs.
 """
 
 from __future__ import annotations
@@ -59,27 +61,36 @@ class RunRecorder:
     def record_ended(self, record: ConsistRecord, *, reusable: bool) -> None:
         """Final record; ``reusable`` (a completed miss) also enters the cache indexes.
 
-        A cache hit with a shared store is ONE journal append: its snapshot and the
-        consist.json pointer are materialised when the journal is consumed.
+        With a shared store a cache hit is ONE journal append, and a miss's end is that
+        append plus its cache index entry: snapshots and the consist.json pointer are
+        materialised when the journal is consumed.
         """
         data = encode_record(record)
         run = record.run
-        if self._journaled and run.cache_hit:
+        reusable = reusable and run.status == RunStatus.COMPLETED.value
+        if self._journaled:
             self._sync.journal_ended(record, data)
+            if reusable:
+                self._completed.write(record, data)
+                self._record_produced(record)
             return
-        # The cache index links to this snapshot, so it is written now.
-        path = write_snapshot(self._layout, record, update_latest=not self._journaled, data=data)
-        if reusable and run.status == RunStatus.COMPLETED.value:
-            self._completed.record(record, path)
-            for artifact in record.outputs:
-                # A table inside a file (meta table_path) shares the file's path; only the
-                # file's own record may stand for that path's bytes.
-                if (
-                    artifact.hash
-                    and artifact.abs_path
-                    and artifact.run_id == run.id
-                    and "table_path" not in artifact.meta
-                ):
-                    entry = ProducedFile(run.signature or "", artifact.hash, run.id, artifact.id)
-                    self._produced.record(artifact.abs_path, entry)
+        # No journal: the snapshot is the record, and the cache index links to it.
+        path = write_snapshot(self._layout, record, update_latest=True, data=data)
+        if reusable:
+            self._completed.link(record, path)
+            self._record_produced(record)
         self._sync.journal_ended(record, data)
+
+    def _record_produced(self, record: ConsistRecord) -> None:
+        run = record.run
+        for artifact in record.outputs:
+            # A table inside a file (meta table_path) shares the file's path; only the
+            # file's own record may stand for that path's bytes.
+            if (
+                artifact.hash
+                and artifact.abs_path
+                and artifact.run_id == run.id
+                and "table_path" not in artifact.meta
+            ):
+                entry = ProducedFile(run.signature or "", artifact.hash, run.id, artifact.id)
+                self._produced.record(artifact.abs_path, entry)

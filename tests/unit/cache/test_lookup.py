@@ -31,7 +31,7 @@ def completed_record(layout: RunLayout, output: Path) -> tuple[CompletedIndex, C
               signature=SIGNATURE)  # fmt: skip
     record = ConsistRecord(run=run, outputs=[artifact])
     index = CompletedIndex(layout)
-    index.record(record, write_snapshot(layout, record, update_latest=False))
+    index.link(record, write_snapshot(layout, record, update_latest=False))
     return index, record
 
 

@@ -27,14 +27,15 @@ def rewrite(path: Path, data: bytes) -> None:
 
 @pytest.fixture
 def count_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Paths whose bytes were read to hash them (every read goes through this function)."""
     calls: list[str] = []
-    real = files_mod.digest_file_uncached
+    real = files_mod._digest_and_key_after
 
-    def counting(path: str | Path) -> str:
+    def counting(path: str) -> tuple[str, object]:
         calls.append(os.fspath(path))
         return real(path)
 
-    monkeypatch.setattr(files_mod, "digest_file_uncached", counting)
+    monkeypatch.setattr(files_mod, "_digest_and_key_after", counting)
     return calls
 
 

@@ -1,0 +1,130 @@
+"""A miss's end with a store: one journal line plus its cache-index entry, no snapshot yet.
+
+The snapshot is materialised when the journal is consumed (sync, close, exit, or the next
+process); until then every reader finds the run through the journal or the index entry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import consist
+from consist import Tracker
+
+
+def step(config: dict[str, int]) -> Path:
+    out = consist.output_path("out", ext="json")
+    out.write_text(json.dumps(config))
+    return out
+
+
+def created_files(root: Path, before: set[str]) -> set[str]:
+    now = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+    return now - before
+
+
+def all_files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+def fresh(tmp_path: Path) -> Tracker:
+    return Tracker(
+        run_dir=tmp_path / "runs", db_path=tmp_path / "db.duckdb", code_identity="callable_module"
+    )
+
+
+def test_a_miss_creates_its_output_and_one_index_entry(tmp_path: Path) -> None:
+    tracker = fresh(tmp_path)
+    tracker.run(fn=step, config={"v": 0})  # first run: directories, journal file
+    before = all_files(tracker.run_dir)
+    miss = tracker.run(fn=step, config={"v": 1})
+    created = created_files(tracker.run_dir, before)
+    signature = miss.run.signature
+    assert created == {
+        f"outputs/step/{miss.run.id}/out.json",
+        f".consist/index/{signature[:2]}/{signature}.json",
+    }
+    # The entry holds the run's own record; the snapshot comes with the next sync.
+    entry = tracker.run_dir / ".consist" / "index" / signature[:2] / f"{signature}.json"
+    assert json.loads(entry.read_bytes())["run"]["id"] == miss.run.id
+    assert tracker.get_run_record(miss.run.id).run.status == "completed"
+    tracker.sync_store()
+    snapshot = tracker.run_dir / "consist_runs" / f"{miss.run.id}.json"
+    assert json.loads(snapshot.read_bytes()) == json.loads(entry.read_bytes())
+    tracker.close()
+
+
+def test_another_tracker_hits_and_links_outputs_before_the_snapshot_exists(
+    tmp_path: Path,
+) -> None:
+    writer = fresh(tmp_path)
+    first = writer.run(fn=step, config={"v": 1})
+    produced = first.outputs["out"].path
+    assert not (writer.run_dir / "consist_runs" / f"{first.run.id}.json").exists()
+    # A second tracker (its own memos: it reads the index entry and the journal).
+    reader = fresh(tmp_path)
+    hit = reader.run(fn=step, config={"v": 1})
+    assert hit.cache_hit and hit.run.reused_run_id == first.run.id
+
+    def consume(data: Path) -> str:
+        return data.read_text()
+
+    used = reader.run(fn=consume, inputs={"data": produced}, name="consume")
+    # The Merkle link: the input is attributed to the run that produced it.
+    assert used.run.id != first.run.id
+    record = reader.get_run_record(used.run.id)
+    assert record.inputs[0].run_id == first.run.id
+    reader.close()
+    writer.close()
+
+
+def test_a_torn_index_entry_is_a_miss_and_the_next_completion_replaces_it(
+    tmp_path: Path,
+) -> None:
+    calls: list[int] = []
+
+    def counted(config: dict[str, int]) -> Path:
+        calls.append(1)
+        return step(config)
+
+    tracker = fresh(tmp_path)
+    first = tracker.run(fn=counted, config={"v": 1})
+    signature = first.run.signature
+    entry = tracker.run_dir / ".consist" / "index" / signature[:2] / f"{signature}.json"
+    entry.write_bytes(entry.read_bytes()[:40])  # a writer killed mid-write
+    other = fresh(tmp_path)
+    again = other.run(fn=counted, config={"v": 1})
+    assert not again.cache_hit and len(calls) == 2
+    assert json.loads(entry.read_bytes())["run"]["id"] == again.run.id
+    third = fresh(tmp_path).run(fn=counted, config={"v": 1})
+    assert third.cache_hit and third.run.reused_run_id == again.run.id
+    tracker.close()
+    other.close()
+
+
+def test_the_final_line_replaces_a_running_snapshot_materialised_mid_run(
+    tmp_path: Path,
+) -> None:
+    tracker = fresh(tmp_path)
+    snapshot = tracker.run_dir / "consist_runs" / "long.json"
+    with tracker.start_run("long", "m"):
+        tracker.log_meta(stage="half")
+        tracker.sync_store()  # consumes the running lines: a running snapshot
+        assert json.loads(snapshot.read_bytes())["run"]["status"] == "running"
+    assert tracker.get_run("long").status == "completed"
+    tracker.sync_store()
+    assert json.loads(snapshot.read_bytes())["run"]["status"] == "completed"
+    tracker.close()
+
+
+def test_no_store_still_writes_the_snapshot_at_once(tmp_path: Path) -> None:
+    tracker = Tracker(run_dir=tmp_path / "runs", db_path=None, code_identity="callable_module")
+    miss = tracker.run(fn=step, config={"v": 1})
+    snapshot = tracker.run_dir / "consist_runs" / f"{miss.run.id}.json"
+    entry = (
+        tracker.run_dir / ".consist" / "index" / miss.run.signature[:2]
+    ) / f"{miss.run.signature}.json"
+    assert snapshot.is_file()
+    assert os.stat(snapshot).st_ino == os.stat(entry).st_ino  # the entry links to it
