@@ -123,6 +123,14 @@ class LinkIndex:
                     links.append((direction, artifact.key, artifact.id))
             self._links[record.run.id] = links
 
+    def add_links(self, links: Iterable[ArtifactLink]) -> None:
+        """Add links as a store returned them (artifacts with their stored fields)."""
+        for link in links:
+            self._artifacts[link.artifact.id] = link.artifact
+            self._links.setdefault(link.run_id, []).append(
+                (link.direction, link.key, link.artifact.id)
+            )
+
     def query_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
         wanted = set(self._artifacts) if query.artifact_id is None else {query.artifact_id}
         for run_id, direction in (

@@ -1,9 +1,18 @@
 """The SELECTs behind artifact lookups and lineage (SQL twin of store/links.py's LinkIndex).
 
-Every value is a bound parameter. Lineage is one recursive query (``WITH RECURSIVE``)
-that walks the ``run_artifacts`` links and returns every artifact met with its depth
-and the runs to walk through from it, plus one query for those runs and their far-side
-links: two statements whatever the depth, never one per hop.
+Every value is a bound parameter. Lineage costs a fixed number of statements whatever
+the depth, never one per hop; each walk is one recursive query (``WITH RECURSIVE``):
+
+* upstream: the root's row (primary-key lookup); the recursive walk over the narrow
+  ``producer_edges`` table (consumer run -> producer run) from the root's producer;
+  then the links, artifacts and runs of the runs met, by id. DuckDB answers a
+  recursive join by hashing the joined table once per query, so the walk joins the
+  smallest table that can answer it. Edges are a superset (an input names the run
+  that produced it), and the exact graph is cut from what was fetched by the same
+  walk MemoryStore makes (store/links.walk_lineage), so both stores agree by
+  construction.
+* downstream: one recursive query over ``run_artifacts`` (artifact -> runs that read
+  it -> their outputs), plus one for the runs met.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from typing import Any
 
 from consist.fs.layout import RunLayout
 from consist.model.artifact import Artifact
+from consist.model.run import Run
 from consist.store.duckdb.read import ARTIFACT_SELECT, RUN_SELECT, _row_to_artifact, _row_to_run
 from consist.store.links import (
     UNBOUNDED_DEPTH,
@@ -19,7 +29,9 @@ from consist.store.links import (
     ArtifactLink,
     ArtifactQuery,
     LineageGraph,
+    LinkIndex,
     LinkQuery,
+    walk_lineage,
 )
 
 _LINKED = "a.id IN (SELECT artifact_id FROM run_artifacts WHERE run_id = ?{direction})"
@@ -118,7 +130,59 @@ FROM runs r WHERE r.id IN (SELECT unnest(?::VARCHAR[]))
 """
 
 
+_PRODUCERS_SQL = """
+WITH RECURSIVE walk(run_id, level) AS (
+    SELECT ?::VARCHAR, 1
+    UNION
+    SELECT e.producer_run_id, w.level + 1
+    FROM walk w JOIN producer_edges e ON e.run_id = w.run_id
+    WHERE w.level < ?
+)
+SELECT DISTINCT run_id FROM walk
+"""
+
+
 def get_lineage(
+    conn: Any, artifact_id: str, direction: str, max_depth: int | None, layout: RunLayout | None
+) -> LineageGraph | None:
+    if direction == UPSTREAM:
+        return _upstream(conn, artifact_id, max_depth, layout)
+    return _walk_links(conn, artifact_id, direction, max_depth, layout)
+
+
+def _upstream(
+    conn: Any, artifact_id: str, max_depth: int | None, layout: RunLayout | None
+) -> LineageGraph | None:
+    found = query_artifacts(conn, ArtifactQuery(artifact_id=artifact_id, limit=1), layout)
+    if not found:
+        return None
+    root = found[0]
+    fetched = _FetchedLinks()
+    if max_depth != 0 and root.run_id is not None:
+        limit = UNBOUNDED_DEPTH if max_depth is None else max_depth
+        run_ids = [r[0] for r in conn.execute(_PRODUCERS_SQL, [root.run_id, limit]).fetchall()]
+        # The runs met and their links; the exact walk then runs on them in memory.
+        rows = conn.execute(
+            f"SELECT {RUN_SELECT} FROM runs r WHERE r.id IN (SELECT unnest(?::VARCHAR[]))",
+            [run_ids],
+        ).fetchall()
+        fetched.runs.update((row[0], _row_to_run(row)) for row in rows)
+        fetched.add_links(query_links(conn, LinkQuery(run_ids=tuple(fetched.runs)), layout))
+    return walk_lineage(fetched, root, UPSTREAM, max_depth)
+
+
+class _FetchedLinks(LinkIndex):
+    """Links and runs fetched from the store, as a LinkSource for walk_lineage."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: dict[str, Run] = {}
+
+    def get_run(self, run_id: str) -> Run | None:
+        return self.runs.get(run_id)
+
+
+def _walk_links(
     conn: Any, artifact_id: str, direction: str, max_depth: int | None, layout: RunLayout | None
 ) -> LineageGraph | None:
     join, near, far = _STEP[direction]
