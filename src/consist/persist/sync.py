@@ -81,8 +81,6 @@ from consist.store.overlay import query_with_pending, read_pending
 logger = logging.getLogger("consist")
 T = TypeVar("T")
 
-T = TypeVar("T")
-
 
 class SnapshotDirectory:
     """The snapshots of one run_dir as a store's SnapshotSource (read-only)."""

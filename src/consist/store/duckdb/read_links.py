@@ -22,7 +22,7 @@ from typing import Any
 from consist.fs.layout import RunLayout
 from consist.model.artifact import Artifact
 from consist.model.run import Run
-from consist.store.duckdb.read import ARTIFACT_SELECT, RUN_SELECT, _row_to_artifact, _row_to_run
+from consist.store.duckdb.read import ARTIFACT_SELECT, RUN_SELECT, _row_to_artifact, row_to_run
 from consist.store.links import (
     UNBOUNDED_DEPTH,
     UPSTREAM,
@@ -166,7 +166,7 @@ def _upstream(
             f"SELECT {RUN_SELECT} FROM runs r WHERE r.id IN (SELECT unnest(?::VARCHAR[]))",
             [run_ids],
         ).fetchall()
-        fetched.runs.update((row[0], _row_to_run(row)) for row in rows)
+        fetched.runs.update((row[0], row_to_run(row)) for row in rows)
         fetched.add_links(query_links(conn, LinkQuery(run_ids=tuple(fetched.runs)), layout))
     return walk_lineage(fetched, root, UPSTREAM, max_depth)
 
@@ -211,7 +211,7 @@ def _walk_links(
             _RUNS_SQL.format(run_select=RUN_SELECT), [far, sorted(run_ids)]
         ).fetchall()
         for row in found:
-            run = _row_to_run(row[1:])
+            run = row_to_run(row[1:])
             graph.runs[run.id] = run
             graph.far[run.id] = tuple((item["k"], item["i"]) for item in row[0] or ())
     return graph
