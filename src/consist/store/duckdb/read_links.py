@@ -162,13 +162,38 @@ def _upstream(
         limit = UNBOUNDED_DEPTH if max_depth is None else max_depth
         run_ids = [r[0] for r in conn.execute(_PRODUCERS_SQL, [root.run_id, limit]).fetchall()]
         # The runs met and their links; the exact walk then runs on them in memory.
+        # Literal IN lists: DuckDB filters the scan with them, where a subquery
+        # (IN (SELECT unnest(?))) measured ~5x slower as a hash join.
         rows = conn.execute(
-            f"SELECT {RUN_SELECT} FROM runs r WHERE r.id IN (SELECT unnest(?::VARCHAR[]))",
-            [run_ids],
+            f"SELECT {RUN_SELECT} FROM runs r WHERE r.id IN ({_marks(run_ids)})", run_ids
         ).fetchall()
         fetched.runs.update((row[0], row_to_run(row)) for row in rows)
-        fetched.add_links(query_links(conn, LinkQuery(run_ids=tuple(fetched.runs)), layout))
+        met = list(fetched.runs)
+        links = conn.execute(
+            "SELECT run_id, direction, key, artifact_id FROM run_artifacts "
+            f"WHERE run_id IN ({_marks(met)})",
+            met,
+        ).fetchall()
+        ids = sorted({row[3] for row in links})
+        artifacts = {
+            artifact.id: artifact
+            for artifact in (
+                _row_to_artifact(row, layout)
+                for row in conn.execute(
+                    f"SELECT {ARTIFACT_SELECT} FROM artifacts a WHERE a.id IN ({_marks(ids)})", ids
+                ).fetchall()
+            )
+        }
+        fetched.add_links(
+            ArtifactLink(run_id, direction, key, artifacts[aid])
+            for run_id, direction, key, aid in sorted(links)
+            if aid in artifacts
+        )
     return walk_lineage(fetched, root, UPSTREAM, max_depth)
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("?" * len(values)) if values else "NULL"
 
 
 class _FetchedLinks(LinkIndex):
