@@ -157,6 +157,8 @@ def capture_outputs(
     ...     legacy_model.run("./out")
     """
     return get_current_tracker().capture_outputs(directory, pattern, recursive)
+
+
 def find_runs(**filters: Any) -> list[Run] | dict[Hashable, Run]:
     """``Tracker.find_runs`` on the current tracker."""
     return get_current_tracker().find_runs(**filters)

@@ -65,9 +65,10 @@ def records() -> list[ConsistRecord]:
 
 @pytest.fixture(params=KINDS)
 def store(request, tmp_path: Path):
-    instance = make_store(request.param, tmp_path)
+    instance = make_store(request.param, tmp_path, request)
     instance.record_runs(records())
-    return instance
+    yield instance
+    instance.close()
 
 
 def ids(items) -> list[str]:
@@ -183,22 +184,23 @@ def _plain(graph) -> dict:
 @pytest.mark.parametrize("direction", ["upstream", "downstream"])
 @pytest.mark.parametrize("root", ["raw", "zones", "a0", "a1", "a2", "w%_'\""])
 @pytest.mark.parametrize("depth", [None, 0, 1, 2])
-def test_every_store_and_every_walk_agree(tmp_path: Path, direction, root, depth) -> None:
+def test_every_store_and_every_walk_agree(request, tmp_path: Path, direction, root, depth) -> None:
     answers = []
     for kind in KINDS:
-        instance = make_store(kind, tmp_path / kind)
+        instance = make_store(kind, tmp_path / kind, request)
         instance.record_runs(records())
         answers.append(_plain(instance.get_lineage(root, direction=direction, max_depth=depth)))
         (found,) = instance.query_artifacts(ArtifactQuery(artifact_id=root))
         answers.append(_plain(walk_lineage(instance, found, direction, depth)))
+        instance.close()
     assert all(answer == answers[0] for answer in answers)
 
 
-def test_a_pending_overlay_answers_as_if_the_records_were_stored(tmp_path: Path) -> None:
+def test_a_pending_overlay_answers_as_if_the_records_were_stored(request, tmp_path: Path) -> None:
     everything = MemoryStore()
     everything.record_runs(records())
     for kind in KINDS:
-        stored = make_store(kind, tmp_path / kind)
+        stored = make_store(kind, tmp_path / kind, request)
         stored.record_runs(records()[:2])
         overlay = PendingOverlay(stored, records()[2:])
         for query in (

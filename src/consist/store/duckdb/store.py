@@ -211,6 +211,7 @@ class DuckDBStore:
             return ConsistRecord(run, read.get_config(conn, run_id), inputs, outputs)
 
         return self._read(fetch, None)
+
     def query_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
         return self._read(lambda conn: read_links.query_artifacts(conn, query, self._layout), [])
 
