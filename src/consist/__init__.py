@@ -17,6 +17,12 @@ _EXPORTS: dict[str, str] = {
     "use_tracker": "consist.context",
     "current_tracker": "consist.api",
     "ingest": "consist.api",
+    # queries on the current tracker
+    "find_latest_run": "consist.api",
+    "find_run": "consist.api",
+    "find_runs": "consist.api",
+    "get_artifact": "consist.api",
+    "run_set": "consist.api",
     # module-level helpers on the current tracker
     "capture_outputs": "consist.api",
     "log_artifact": "consist.api",
@@ -50,6 +56,8 @@ _EXPORTS: dict[str, str] = {
     "Run": "consist.model.run",
     "RunResult": "consist.model.run",
     "RunStatus": "consist.model.run",
+    "LineageNode": "consist.query.lineage",
+    "RunSet": "consist.query.runset",
     # errors
     "ConsistError": "consist.errors",
     "ConfigError": "consist.errors",
@@ -85,6 +93,10 @@ if _TYPE_CHECKING:
     from consist.api import (
         capture_outputs,
         current_tracker,
+        find_latest_run,
+        find_run,
+        find_runs,
+        get_artifact,
         ingest,
         load,
         load_df,
@@ -97,6 +109,7 @@ if _TYPE_CHECKING:
         output_path,
         run,
         run_query,
+        run_set,
         trace,
         view,
     )
@@ -129,5 +142,7 @@ if _TYPE_CHECKING:
         OutputPolicyOptions,
         ValidateMode,
     )
+    from consist.query.lineage import LineageNode
+    from consist.query.runset import RunSet
     from consist.settings import TrackerConfig
     from consist.tracker.tracker import Tracker

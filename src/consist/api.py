@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Any, Unpack
 from consist.context import get_current_tracker
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
     from consist.execute.watch import DirectoryWatch
     from consist.model.artifact import Artifact
-    from consist.model.run import RunResult
+    from consist.model.run import Run, RunResult
+    from consist.query.runset import RunSet
     from consist.request.spec import RunKwargs, TraceKwargs
     from consist.tracker.tracker import Tracker
 
@@ -154,3 +157,28 @@ def capture_outputs(
     ...     legacy_model.run("./out")
     """
     return get_current_tracker().capture_outputs(directory, pattern, recursive)
+
+
+def find_runs(**filters: Any) -> list[Run] | dict[Hashable, Run]:
+    """``Tracker.find_runs`` on the current tracker."""
+    return get_current_tracker().find_runs(**filters)
+
+
+def find_run(**filters: Any) -> Run:
+    """``Tracker.find_run`` on the current tracker."""
+    return get_current_tracker().find_run(**filters)
+
+
+def find_latest_run(**filters: Any) -> Run | None:
+    """``Tracker.find_latest_run`` on the current tracker."""
+    return get_current_tracker().find_latest_run(**filters)
+
+
+def run_set(label: str | None = None, **filters: Any) -> RunSet:
+    """``Tracker.run_set`` on the current tracker."""
+    return get_current_tracker().run_set(label, **filters)
+
+
+def get_artifact(key_or_id: Any, *, run_id: str | None = None) -> Artifact | None:
+    """``Tracker.get_artifact`` on the current tracker."""
+    return get_current_tracker().get_artifact(key_or_id, run_id=run_id)

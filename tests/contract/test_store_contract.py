@@ -32,6 +32,7 @@ from consist.store.base import (
     run_sort_key,
 )
 from consist.store.duckdb.store import DuckDBStore
+from consist.store.links import ArtifactQuery, LinkIndex, walk_lineage
 from consist.store.memory import MemoryStore
 
 
@@ -44,6 +45,8 @@ class ToyStore:
 
     def __init__(self) -> None:
         self._runs: dict[str, ConsistRecord] = {}
+        # Artifact queries reuse the reference index of consist.store.links.
+        self._links = LinkIndex()
         self._offsets: dict[str, int] = {}
         self._generations: set[str] = set()
         self._lock = threading.RLock()
@@ -67,6 +70,7 @@ class ToyStore:
     def record_runs(self, records, *, rejected=None) -> None:
         with self.session():
             self._runs.update({record.run.id: record for record in records})
+            self._links.record(records)
 
     def catch_up(self, pending: PendingRecords, decode: RecordDecoder, *, rejected=None) -> int:
         with self.session():
@@ -84,6 +88,7 @@ class ToyStore:
                     if record is not None:
                         records.append(record)
             self._runs.update({record.run.id: record for record in records})
+            self._links.record(records)
             self._offsets.update({chunk.name: chunk.end_offset for chunk in chunks})
             for name in pending.remove_consumed(dict(self._offsets)):
                 del self._offsets[name]
@@ -110,6 +115,7 @@ class ToyStore:
                     for q, r in EQUALITY_FILTERS
                 )
                 and set(query.tags or ()).issubset(run.tags)
+                and (not query.any_tags or bool(set(query.any_tags) & set(run.tags)))
                 and all(
                     k in run.meta and metadata_matches(run.meta[k], v)
                     for k, v in (query.metadata or {}).items()
@@ -141,6 +147,16 @@ class ToyStore:
 
     def count_runs(self) -> int:
         return len(self._runs)
+
+    def query_artifacts(self, query):
+        return self._links.query_artifacts(query)
+
+    def query_links(self, query):
+        return self._links.query_links(query)
+
+    def get_lineage(self, artifact_id, *, direction, max_depth):
+        found = self.query_artifacts(ArtifactQuery(artifact_id=artifact_id, limit=1))
+        return walk_lineage(self, found[0], direction, max_depth) if found else None
 
     def sql_engine(self):
         return None

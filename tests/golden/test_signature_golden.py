@@ -324,12 +324,13 @@ GOLDEN_TABLES = {
         ("value_bool", "BOOLEAN"),
         ("value_json", "JSON"),
     ],
+    "producer_edges": [("run_id", "VARCHAR"), ("producer_run_id", "VARCHAR")],  # v6
 }
 
 
 def test_schema_version_is_pinned() -> None:
     # Bumped only together with a step in store/duckdb/migrate.py.
-    assert schema.SCHEMA_VERSION == 5
+    assert schema.SCHEMA_VERSION == 6
 
 
 def test_ddl_column_dicts_are_pinned() -> None:
@@ -366,13 +367,14 @@ def test_created_database_has_the_pinned_tables(tmp_path: Path) -> None:
     for table, column, kind in rows:
         found.setdefault(table, []).append((column, kind))
     assert found == GOLDEN_TABLES
-    assert version == [(5,)]
+    assert version == [(6,)]
     assert dict(keys) == {
         "artifact_kv": ["artifact_id", "namespace", "key"],
         "artifacts": ["id"],
         "config_facets": ["id"],
         "consist_generation": ["generation"],
         "consist_journal": ["file"],
+        "producer_edges": ["run_id", "producer_run_id"],
         "run_artifacts": ["run_id", "artifact_id", "direction"],
         "run_config_kv": ["run_id", "namespace", "key"],
         "runs": ["id"],

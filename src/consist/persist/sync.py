@@ -79,7 +79,6 @@ from consist.store.memory import SnapshotMemoryStore
 from consist.store.overlay import query_with_pending, read_pending
 
 logger = logging.getLogger("consist")
-
 T = TypeVar("T")
 
 
@@ -355,9 +354,22 @@ class StoreSync:
 
     def query_runs(self, query: RunQuery) -> list[Run]:
         """Runs matching ``query``, including every ended run (see the module doc)."""
+        return self.read(
+            lambda store: store.query_runs(query),
+            lambda store, pending: query_with_pending(store, query, pending),
+        )
+
+    def read(
+        self,
+        answer: Callable[[MetadataStore], T],
+        with_pending: Callable[[MetadataStore, list[ConsistRecord]], T],
+    ) -> T:
+        """A query by the read policy of the module doc: ``answer`` asks a store that
+        holds every ended run; ``with_pending`` asks a store as if the pending journal
+        records (a reader's, never written) had been recorded."""
         store = self._store
         if self._access is AccessMode.WRITE and self._journal.has_unconsumed():
-            return self._query_in_write_session(query)
+            return self._query_in_write_session(answer)
         marker = read_generation(self._layout)  # outside the session: keep it short
         try:
             if self._access is AccessMode.WRITE and self._abandon_check_due():
@@ -373,16 +385,16 @@ class StoreSync:
                         else "it indexes another generation of snapshots"
                     )
                 if not store.journaled:
-                    return store.query_runs(query)
+                    return answer(store)
                 consumed = store.journal_offsets()
                 self._journal.note_consumed(consumed)
                 # Lines appended since has_unconsumed() are shown too, never written.
                 pending = read_pending(self._journal, consumed, self._decode)
-                return query_with_pending(store, query, pending)
+                return with_pending(store, pending) if pending else answer(store)
         except (_Unhealthy, StoreCorrupt) as exc:
             if self._access is AccessMode.WRITE:
-                return self._query_in_write_session(query)  # heals first
-            return self._query_snapshots(query, exc)
+                return self._query_in_write_session(answer)  # heals first
+            return self._query_snapshots(with_pending, exc)
 
     def read_store(self, read: Callable[[MetadataStore], T]) -> T:
         """``read(store)`` after the catch-up a query makes (facet queries use it).
@@ -403,13 +415,15 @@ class StoreSync:
             self._catch_up()
             return read(store)
 
-    def _query_in_write_session(self, query: RunQuery) -> list[Run]:
+    def _query_in_write_session(self, answer: Callable[[MetadataStore], T]) -> T:
         with self._write_session():
             self._catch_up()
             self._abandon_gone_owners()
-            return self._store.query_runs(query)
+            return answer(self._store)
 
-    def _query_snapshots(self, query: RunQuery, why: Exception) -> list[Run]:
+    def _query_snapshots(
+        self, with_pending: Callable[[MetadataStore, list[ConsistRecord]], T], why: Exception
+    ) -> T:
         """A reader's answer when the store cannot give one: snapshots + journal lines."""
         if not self._warned_fallback:
             self._warned_fallback = True
@@ -427,7 +441,7 @@ class StoreSync:
         snapshots = SnapshotMemoryStore(SnapshotDirectory(self._layout))
         with snapshots.read_session():
             pending = read_pending(self._journal, {}, self._decode)
-            return query_with_pending(snapshots, query, pending)
+            return with_pending(snapshots, pending)
 
 
 class _Unhealthy(Exception):

@@ -10,12 +10,12 @@ never spliced into SQL, so ``%``, ``_`` and quotes are matched literally.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 from consist.errors import ConfigError, invalid_option
 from consist.model.limits import validate_optional_int, validate_optional_str, validate_tags
-from consist.model.run import RunStatus
+from consist.model.run import RUN_FIELDS, Run, RunStatus
 from consist.store.base import RunQuery
 
 _STATUSES = [status.value for status in RunStatus]
@@ -28,6 +28,7 @@ def build_run_query(
     tags: object = None,
     metadata: object = None,
     status: object = None,
+    any_tags: object = None,
     **filters: object,
 ) -> RunQuery:
     """A RunQuery from find_runs-style filters; the first bad one raises ConfigError.
@@ -41,14 +42,27 @@ def build_run_query(
             checked[key] = validate_optional_int(value, key)
         else:
             checked[key] = validate_optional_str(value, key)
-    checked_tags = validate_tags(tags)
+    checked_tags = validate_tags(_tag_list(tags))
+    checked_any = validate_tags(_tag_list(any_tags))
     return RunQuery(
         tags=tuple(checked_tags) if checked_tags else None,
+        any_tags=tuple(checked_any) if checked_any else None,
         metadata=_metadata(metadata),
         status=_status(status),
-        limit=_limit(limit),
+        limit=check_limit(limit),
         order=order,
         **checked,
+    )
+
+
+def _tag_list(tags: object) -> object:
+    # A str is refused by validate_tags with its own hint; other non-sequences here.
+    if tags is None or isinstance(tags, (str, list, tuple, set, frozenset)):
+        return tags
+    raise ConfigError(
+        f"tags={tags!r} must be a list of strings.",
+        fix="Pass tags=['baseline'].",
+        parameter="tags",
     )
 
 
@@ -72,7 +86,7 @@ def _metadata(metadata: object) -> dict[str, Any] | None:
     return dict(metadata)
 
 
-def _limit(limit: object) -> int | None:
+def check_limit(limit: object) -> int | None:
     if limit is None:
         return None
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
@@ -82,3 +96,56 @@ def _limit(limit: object) -> int | None:
             parameter="limit",
         )
     return limit
+
+
+# Run attributes find_runs(index_by=...) can key by.
+RUN_ATTRIBUTES = frozenset(RUN_FIELDS) | {"model"}
+
+#: index_by forms beyond run attributes: prefix (e.g. "facet.") -> a function that maps
+#: (the name after the prefix, the runs) to each run's key. A feature registers its
+#: prefix here (config facets register "facet."); nothing else changes.
+IndexResolver = Callable[[str, Sequence[Run]], list[Hashable]]
+INDEX_BY_PREFIXES: dict[str, IndexResolver] = {}
+
+
+def run_keys(
+    runs: Sequence[Run],
+    index_by: object,
+    parameter: str = "index_by",
+    also: Sequence[str] = (),
+) -> list[Hashable]:
+    """Each run's key under ``index_by``: a run attribute or a registered prefix form
+    (``also``: forms the caller handles itself, named in the error)."""
+    if isinstance(index_by, str):
+        for prefix, resolve in INDEX_BY_PREFIXES.items():
+            if index_by.startswith(prefix) and len(index_by) > len(prefix):
+                return resolve(index_by[len(prefix) :], runs)
+        if index_by in RUN_ATTRIBUTES:
+            return [_hashable(getattr(run, index_by)) for run in runs]
+    extra = [f"{prefix}<key>" for prefix in INDEX_BY_PREFIXES] + list(also)
+    forms = sorted(RUN_ATTRIBUTES) + extra
+    raise ConfigError(
+        f"{parameter}={index_by!r} is not a run attribute name"
+        + (f" nor of the form {' / '.join(extra)}." if extra else "."),
+        fix=f"Use one of: {', '.join(forms)}.",
+        parameter=parameter,
+    )
+
+
+def check_index_by(index_by: object, also: Sequence[str] = ()) -> None:
+    """Refuse a bad ``index_by`` before any query runs."""
+    run_keys([], index_by, also=also)
+
+
+def index_runs(runs: Sequence[Run], index_by: object) -> dict[Hashable, Run]:
+    """``find_runs(index_by=...)``: runs keyed by ``index_by`` (the last run wins a key)."""
+    return dict(zip(run_keys(runs, index_by), runs, strict=True))
+
+
+def _hashable(value: Any) -> Hashable:
+    # tags (a list) and meta (a dict) are keyed by a hashable equivalent.
+    if isinstance(value, list):
+        return tuple(value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value  # type: ignore[no-any-return]

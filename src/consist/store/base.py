@@ -40,6 +40,7 @@ from typing import Any, Protocol, runtime_checkable
 from consist.errors import StoreError
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
+from consist.store.links import ArtifactLink, ArtifactQuery, LineageGraph, LinkQuery
 
 
 class StoreBusy(Exception):
@@ -52,9 +53,11 @@ class StoreCorrupt(StoreError):
 
 @dataclass(frozen=True, slots=True)
 class RunQuery:
-    """Filters for run lookups; ``None`` means "any". ``tags`` must all be present."""
+    """Filters for run lookups; ``None`` means "any". ``tags`` must all be present;
+    of ``any_tags``, at least one."""
 
     tags: tuple[str, ...] | None = None
+    any_tags: tuple[str, ...] | None = None
     year: int | None = None
     iteration: int | None = None
     stage: str | None = None
@@ -228,6 +231,21 @@ class MetadataStore(Protocol):
         ...
 
     def count_runs(self) -> int: ...
+
+    def query_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
+        """Distinct artifacts matching ``query`` (rules in store/links.py)."""
+        ...
+
+    def query_links(self, query: LinkQuery) -> list[ArtifactLink]:
+        """Run-artifact links matching ``query`` (rules in store/links.py)."""
+        ...
+
+    def get_lineage(
+        self, artifact_id: str, *, direction: str, max_depth: int | None
+    ) -> LineageGraph | None:
+        """The lineage walk from one artifact (store/links.py), or None if it is unknown.
+        A SQL store answers with a constant number of queries, whatever the depth."""
+        ...
 
     def sql_engine(self) -> object | None:
         """A SQLAlchemy engine over the store that holds no connection between uses, or

@@ -26,6 +26,14 @@ from consist.store.base import (
     metadata_matches,
     run_sort_key,
 )
+from consist.store.links import (
+    ArtifactLink,
+    ArtifactQuery,
+    LineageGraph,
+    LinkIndex,
+    LinkQuery,
+    walk_lineage,
+)
 
 
 class MemoryStore:
@@ -34,6 +42,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self._records: dict[str, ConsistRecord] = {}
+        self._links = LinkIndex()
 
     @contextmanager
     def session(self, *, blocking: bool = True, timeout: float | None = None) -> Iterator[None]:
@@ -49,6 +58,7 @@ class MemoryStore:
         # Holds any record as it is, so nothing is ever set aside.
         for record in records:
             self._records[record.run.id] = record
+        self._links.record(records)
 
     def catch_up(
         self,
@@ -97,6 +107,18 @@ class MemoryStore:
 
     def count_runs(self) -> int:
         return len(self._records)
+
+    def query_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
+        return self._links.query_artifacts(query)
+
+    def query_links(self, query: LinkQuery) -> list[ArtifactLink]:
+        return self._links.query_links(query)
+
+    def get_lineage(
+        self, artifact_id: str, *, direction: str, max_depth: int | None
+    ) -> LineageGraph | None:
+        found = self._links.query_artifacts(ArtifactQuery(artifact_id=artifact_id, limit=1))
+        return walk_lineage(self, found[0], direction, max_depth) if found else None
 
     def sql_engine(self) -> object | None:
         return None
@@ -161,6 +183,8 @@ def _matches(run: Run, query: RunQuery) -> bool:
         if wanted is not None and getattr(run, run_field) != wanted:
             return False
     if query.tags and not set(query.tags).issubset(run.tags):
+        return False
+    if query.any_tags and not set(query.any_tags).intersection(run.tags):
         return False
     if query.metadata:
         for key, value in query.metadata.items():

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
 from consist.store.base import (
     MetadataStore,
@@ -19,6 +20,15 @@ from consist.store.base import (
     RecordDecoder,
     RunQuery,
     run_sort_key,
+)
+from consist.store.links import (
+    ArtifactLink,
+    ArtifactQuery,
+    LineageGraph,
+    LinkQuery,
+    artifact_order,
+    link_order,
+    walk_lineage,
 )
 from consist.store.memory import MemoryStore
 
@@ -51,3 +61,47 @@ def query_with_pending(
     runs += newer.query_runs(replace(query, limit=None))
     runs.sort(key=run_sort_key(query.order), reverse=True)
     return runs if query.limit is None else runs[: query.limit]
+
+
+class PendingOverlay:
+    """Artifact and lineage answers of ``store`` as if ``records`` had been recorded first.
+
+    Same rule as for runs: a pending record replaces the store's links of its run, and
+    a pending artifact the store's row of the same id. Lineage is walked level by level
+    (store/links.walk_lineage), since the store's one-query walk cannot see the records.
+    """
+
+    def __init__(self, store: MetadataStore, records: Sequence[ConsistRecord]) -> None:
+        self._store = store
+        self._newer = MemoryStore()
+        self._newer.record_runs(records)
+        self._replaced = self._newer.known_ids()
+        self._new_artifacts = {a.id: a for r in records for a in (*r.inputs, *r.outputs)}
+
+    def get_run(self, run_id: str) -> Run | None:
+        return self._newer.get_run(run_id) or self._store.get_run(run_id)
+
+    def query_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
+        extra = len(self._new_artifacts)
+        limit = None if query.limit is None else query.limit + extra
+        found = {a.id: a for a in self._store.query_artifacts(replace(query, limit=limit))}
+        for aid in set(found) & set(self._new_artifacts):
+            found[aid] = self._new_artifacts[aid]
+        found.update((a.id, a) for a in self._newer.query_artifacts(replace(query, limit=None)))
+        artifacts = sorted(found.values(), key=artifact_order, reverse=True)
+        return artifacts if query.limit is None else artifacts[: query.limit]
+
+    def query_links(self, query: LinkQuery) -> list[ArtifactLink]:
+        links = [
+            replace(link, artifact=self._new_artifacts.get(link.artifact.id, link.artifact))
+            for link in self._store.query_links(query)
+            if link.run_id not in self._replaced
+        ]
+        links += self._newer.query_links(query)
+        return sorted(links, key=link_order)
+
+    def get_lineage(
+        self, artifact_id: str, *, direction: str, max_depth: int | None
+    ) -> LineageGraph | None:
+        found = self.query_artifacts(ArtifactQuery(artifact_id=artifact_id, limit=1))
+        return walk_lineage(self, found[0], direction, max_depth) if found else None

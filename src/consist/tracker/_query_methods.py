@@ -8,14 +8,11 @@ from typing import Any
 from consist.errors import ConfigError, QueryError
 from consist.model.artifact import Artifact
 from consist.model.decision import CacheDecision
-from consist.model.run import RUN_FIELDS, ConsistRecord, Run, RunStatus
+from consist.model.run import ConsistRecord, Run, RunStatus
 from consist.query.config import index_by_facet
-from consist.query.runs import build_run_query
+from consist.query.runs import build_run_query, check_index_by, index_runs
 from consist.store.base import RunQuery
 from consist.tracker._base import TrackerBase, refuse_unknown_keywords
-
-# Run attributes find_runs(index_by=...) can key by.
-_RUN_ATTRS = frozenset(RUN_FIELDS) | {"model"}
 
 
 class QueryMethods(TrackerBase):
@@ -41,9 +38,21 @@ class QueryMethods(TrackerBase):
     ) -> list[Run] | dict[Hashable, Run]:
         """Runs matching every given filter, newest first.
 
+        Every filter is an exact match on a bound value (``%``, ``_`` and quotes are
+        data); ``tags`` must all be present; ``metadata`` matches ``run.meta`` entries.
         With ``index_by="<run attribute>"`` returns a dict keyed by that attribute
         (the last run wins on duplicate keys); ``index_by="facet.<key>"`` keys by a
         flattened facet value of each run (None when its facet lacks the key).
+
+        Raises
+        ------
+        ConfigError
+            (a ValueError; UnknownKeywordError, a TypeError, for a misspelt keyword)
+            naming a filter of the wrong type or an unknown ``index_by``.
+
+        Examples
+        --------
+        >>> tracker.find_runs(model="traffic", year=2030, tags=["baseline"])  # doctest: +SKIP
         """
         query = build_run_query(
             tags=tags, year=year, iteration=iteration, stage=stage, phase=phase, model=model,
@@ -52,18 +61,12 @@ class QueryMethods(TrackerBase):
         if isinstance(index_by, str) and index_by.startswith("facet."):
             key = index_by[len("facet.") :]
             return index_by_facet(self._services.sync.read_store, self._query(query), key)
-        if index_by is not None and (
-            not isinstance(index_by, str) or index_by.startswith("_") or index_by not in _RUN_ATTRS
-        ):
-            raise ConfigError(
-                f"index_by={index_by!r} is not a run attribute name.",
-                fix=f"Use one of: {', '.join(sorted(_RUN_ATTRS))}.",
-                parameter="index_by",
-            )
+        if index_by is not None:  # checked before the query: a typo must not cost one
+            check_index_by(index_by, also=("facet.<key>",))
         runs = self._query(query)
         if index_by is None:
             return runs
-        return {getattr(run, index_by): run for run in runs}
+        return index_runs(runs, index_by)
 
     def find_run(self, **kwargs: Any) -> Run:
         """Exactly one run matching the filters of :meth:`find_runs`.
@@ -73,6 +76,12 @@ class QueryMethods(TrackerBase):
         ValueError
             If no run, or more than one run, matches.
         """
+        if kwargs.get("index_by") is not None:
+            raise ConfigError(
+                "find_run returns one run, so it takes no index_by.",
+                fix="Drop index_by, or call find_runs(index_by=...).",
+                parameter="index_by",
+            )
         kwargs["limit"] = 2
         runs = self.find_runs(**kwargs)
         assert isinstance(runs, list)

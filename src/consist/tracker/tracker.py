@@ -21,6 +21,7 @@ from consist.tracker._container_methods import ContainerMethods
 from consist.tracker._data_methods import DataMethods
 from consist.tracker._facet_methods import FacetMethods
 from consist.tracker._inspect_methods import InspectMethods
+from consist.tracker._lookup_methods import LookupMethods
 from consist.tracker._map_methods import MapMethods
 from consist.tracker._path_methods import PathMethods
 from consist.tracker._query_methods import QueryMethods
@@ -34,6 +35,7 @@ class Tracker(
     ContainerMethods,
     ArtifactMethods,
     QueryMethods,
+    LookupMethods,
     FacetMethods,
     ViewMethods,
     PathMethods,

@@ -113,7 +113,8 @@ def test_an_older_database_opens_and_upgrades(tmp_path: Path, opener: str) -> No
     assert "cache_decision" in columns(path)["runs"] and "owner" in columns(path)["runs"]
     assert "consist_generation" in columns(path)  # version 4
     assert "run_config_kv" in columns(path) and "config_facets" in columns(path)  # version 5
-    assert versions(path) == [1, 2, 3, 4, 5]
+    assert "producer_edges" in columns(path)  # version 6
+    assert versions(path) == [1, 2, 3, 4, 5, 6]
 
 
 def test_upgrading_is_idempotent(tmp_path: Path) -> None:
@@ -127,7 +128,7 @@ def test_upgrading_is_idempotent(tmp_path: Path) -> None:
         migrate.ensure_schema(conn, str(path))
     finally:
         conn.close()
-    assert versions(path) == [1, 2, 3, 4, 5]
+    assert versions(path) == [1, 2, 3, 4, 5, 6]
     assert store(path).count_runs() == 1
 
 
@@ -135,7 +136,7 @@ def test_a_v1_database_without_its_version_row_is_taken_as_v1(tmp_path: Path) ->
     path = tmp_path / "old.duckdb"
     make_v1_db(path, version_row=False)  # a v1 creator stopped before its last INSERT
     store(path).record_runs([])
-    assert versions(path) == [2, 3, 4, 5]  # the steps applied are recorded; 1 never was
+    assert versions(path) == [2, 3, 4, 5, 6]  # the steps applied are recorded; 1 never was
     assert "cache_decision" in columns(path)["runs"]
     assert store(path).get_run("old-1") is not None
 
@@ -147,13 +148,13 @@ def test_a_newer_database_is_refused_naming_both_versions(tmp_path: Path) -> Non
     conn.execute("INSERT INTO consist_schema VALUES (99)")
     conn.close()
     for db in (store(path), store(path, read_only=True)):
-        with pytest.raises(StoreError, match="schema version 99.*up to 5") as info:
+        with pytest.raises(StoreError, match="schema version 99.*up to 6") as info:
             db.count_runs()
         assert info.value.context["found_version"] == 99
         assert info.value.context["supported_version"] == schema.SCHEMA_VERSION
     with pytest.raises(StoreError, match="schema version 99"):
         store(path).record_runs([])
-    assert versions(path) == [5, 99]
+    assert versions(path) == [6, 99]
 
 
 def test_a_reader_does_not_upgrade_an_older_database(tmp_path: Path) -> None:
@@ -185,7 +186,7 @@ def test_two_connections_of_one_process_upgrade_at_once(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    assert versions(path) == [1, 2, 3, 4, 5]
+    assert versions(path) == [1, 2, 3, 4, 5, 6]
 
 
 OPENER = textwrap.dedent(
@@ -220,5 +221,36 @@ def test_two_processes_open_an_old_database_at_once(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         assert out.strip() == "old-1"
-    assert versions(path) == [1, 2, 3, 4, 5]
+    assert versions(path) == [1, 2, 3, 4, 5, 6]
     assert "cache_decision" in columns(path)["runs"]
+
+
+V4_LINKS = (
+    "INSERT INTO runs (id, name, model_name, status, signature, created_at) VALUES "
+    "('up', 'a', 'm', 'completed', 's-up', TIMESTAMP '2023-05-01 10:00:00'), "
+    "('down', 'b', 'm', 'completed', 's-down', TIMESTAMP '2023-05-01 10:00:01')",
+    "INSERT INTO artifacts (id, key, uri, run_id, producer_signature, created_at) VALUES "
+    "('made', 'made', './made.csv', 'up', 's-up', TIMESTAMP '2023-05-01 10:00:00'), "
+    "('raw', 'raw', '/raw.csv', 'down', NULL, TIMESTAMP '2023-05-01 10:00:01')",
+    "INSERT INTO run_artifacts VALUES ('up', 'made', 'output', 'made'), "
+    "('down', 'made', 'input', 'made'), ('down', 'raw', 'input', 'raw')",
+)
+
+
+def test_version_5_backfills_the_producer_edges_of_existing_links(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    make_v1_db(path)
+    conn = duckdb.connect(str(path))
+    for statement in V4_LINKS:
+        conn.execute(statement)
+    conn.close()
+    db = store(path)
+    db.record_runs([])
+    conn = duckdb.connect(str(path), read_only=True)
+    edges = conn.execute("SELECT * FROM producer_edges").fetchall()
+    conn.close()
+    assert edges == [("down", "up")]  # the raw input names its reader: no edge
+    graph = db.get_lineage("made", direction="downstream", max_depth=None)
+    assert graph.steps == {"made": ("down",)}
+    graph = db.get_lineage("made", direction="upstream", max_depth=None)
+    assert graph.steps == {"made": ("up",)} and set(graph.runs) == {"up"}

@@ -23,7 +23,13 @@ import duckdb
 
 from consist.errors import StoreError
 from consist.store.duckdb.facets import FACET_DDL
-from consist.store.duckdb.schema import DDL, GENERATION_DDL, SCHEMA_VERSION
+from consist.store.duckdb.schema import (
+    DDL,
+    GENERATION_DDL,
+    PRODUCER_EDGE_BACKFILL,
+    PRODUCER_EDGE_DDL,
+    SCHEMA_VERSION,
+)
 
 #: version -> statements that upgrade a database from version - 1. Append only.
 STEPS: dict[int, tuple[str, ...]] = {
@@ -31,6 +37,7 @@ STEPS: dict[int, tuple[str, ...]] = {
     3: ("ALTER TABLE runs ADD COLUMN IF NOT EXISTS owner JSON",),
     4: (GENERATION_DDL,),
     5: FACET_DDL,
+    6: (PRODUCER_EDGE_DDL, PRODUCER_EDGE_BACKFILL),
 }
 
 _ATTEMPTS = 5

@@ -114,6 +114,9 @@ def build_run_query(query: RunQuery) -> tuple[str, list[Any]]:
     if query.tags:
         where.append("list_has_all(r.tags, ?)")
         params.append(list(query.tags))
+    if query.any_tags:
+        where.append("list_has_any(r.tags, ?)")
+        params.append(list(query.any_tags))
     for key, value in (query.metadata or {}).items():
         clause, values = _metadata_clause("$." + json.dumps(key), value)
         where.append(clause)

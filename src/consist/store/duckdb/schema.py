@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from consist.store.duckdb.facets import FACET_DDL
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 RUN_COLUMNS: dict[str, str] = {
     "id": "VARCHAR",
@@ -76,6 +76,21 @@ GENERATION_DDL = (
 )
 
 
+# Upstream lineage edges (schema version 6): run_id read an artifact that run
+# producer_run_id produced. Written with each record (write.py), so an upstream walk
+# joins this narrow table only, instead of run_artifacts and artifacts (read_links.py).
+PRODUCER_EDGE_DDL = (
+    "CREATE TABLE IF NOT EXISTS producer_edges "
+    "(run_id VARCHAR, producer_run_id VARCHAR, PRIMARY KEY (run_id, producer_run_id))"
+)
+# Existing links, for a database upgraded to version 6: inputs another run produced.
+PRODUCER_EDGE_BACKFILL = (
+    "INSERT INTO producer_edges SELECT DISTINCT l.run_id, a.run_id FROM run_artifacts l "
+    "JOIN artifacts a ON a.id = l.artifact_id WHERE l.direction = 'input' "
+    "AND a.producer_signature IS NOT NULL AND a.run_id IS NOT NULL AND a.run_id <> l.run_id"
+)
+
+
 def _table(name: str, columns: dict[str, str], primary_key: str) -> str:
     body = ", ".join(f'"{column}" {kind}' for column, kind in columns.items())
     return f"CREATE TABLE IF NOT EXISTS {name} ({body}, PRIMARY KEY ({primary_key}))"
@@ -90,4 +105,5 @@ DDL = (
     "CREATE TABLE IF NOT EXISTS consist_journal (file VARCHAR PRIMARY KEY, consumed BIGINT)",
     GENERATION_DDL,
     *FACET_DDL,  # schema version 5: config_facets, global_tables.run_config_kv
+    PRODUCER_EDGE_DDL,  # schema version 6
 )

@@ -32,9 +32,10 @@ from consist.store.base import (
     RunQuery,
     StoreLineage,
 )
-from consist.store.duckdb import facets, read, write
+from consist.store.duckdb import facets, read, read_links, write
 from consist.store.duckdb.connect import DuckDBConnector, call_while_locked
 from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
+from consist.store.links import ArtifactLink, ArtifactQuery, LineageGraph, LinkQuery
 
 T = TypeVar("T")
 
@@ -210,6 +211,22 @@ class DuckDBStore:
             return ConsistRecord(run, read.get_config(conn, run_id), inputs, outputs)
 
         return self._read(fetch, None)
+
+    def query_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
+        return self._read(lambda conn: read_links.query_artifacts(conn, query, self._layout), [])
+
+    def query_links(self, query: LinkQuery) -> list[ArtifactLink]:
+        return self._read(lambda conn: read_links.query_links(conn, query, self._layout), [])
+
+    def get_lineage(
+        self, artifact_id: str, *, direction: str, max_depth: int | None
+    ) -> LineageGraph | None:
+        return self._read(
+            lambda conn: read_links.get_lineage(
+                conn, artifact_id, direction, max_depth, self._layout
+            ),
+            None,
+        )
 
     def sql_engine(self) -> object | None:
         """A NullPool SQLAlchemy engine whose connects wait for other processes' locks."""

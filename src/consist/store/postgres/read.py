@@ -117,6 +117,9 @@ def build_run_query(query: RunQuery) -> tuple[str, list[Any]]:
     if query.tags:
         where.append("r.tags @> %s::text[]")
         params.append(list(query.tags))
+    if query.any_tags:
+        where.append("r.tags && %s::text[]")
+        params.append(list(query.any_tags))
     for key, value in (query.metadata or {}).items():
         clause, values = _metadata_clause(key, value)
         where.append(clause)

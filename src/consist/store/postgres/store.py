@@ -41,7 +41,14 @@ from consist.store.base import (
     RunQuery,
     StoreLineage,
 )
-from consist.store.postgres import read, write
+from consist.store.links import (
+    ArtifactLink,
+    ArtifactQuery,
+    LineageGraph,
+    LinkQuery,
+    walk_lineage,
+)
+from consist.store.postgres import read, read_links, write
 from consist.store.postgres.connect import PgLink, is_transient, mask
 from consist.store.postgres.locks import AdvisoryLocks
 from consist.store.postgres.schema import ensure_schema
@@ -192,6 +199,19 @@ class PostgresStore:
 
     def count_runs(self) -> int:
         return self._read(read.count_runs)
+
+    def query_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
+        return self._read(lambda conn: read_links.query_artifacts(conn, query, self._layout))
+
+    def query_links(self, query: LinkQuery) -> list[ArtifactLink]:
+        return self._read(lambda conn: read_links.query_links(conn, query, self._layout))
+
+    def get_lineage(
+        self, artifact_id: str, *, direction: str, max_depth: int | None
+    ) -> LineageGraph | None:
+        # Level by level (read_links.py's docstring says why).
+        found = self.query_artifacts(ArtifactQuery(artifact_id=artifact_id, limit=1))
+        return walk_lineage(self, found[0], direction, max_depth) if found else None
 
     def find_completed(self, signature: str) -> ConsistRecord | None:
         """The completed run of ``signature`` in the store, with its artifacts, or None."""
