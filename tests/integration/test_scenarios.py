@@ -229,9 +229,8 @@ def test_step_cache_defaults_reach_trace_steps(tracker: Tracker) -> None:
         with sc.trace("load", cache_epoch=1):
             pass
     first, second = sc.steps
-    records = [json.loads((tracker.run_dir / "consist_runs" / f"{r.id}.json").read_text())
-               for r in (first, second)]  # fmt: skip
-    assert [r["identity"]["cache_epoch"] for r in records] == [4, 1]
+    records = [tracker.get_run_record(r.id) for r in (first, second)]
+    assert [r.identity["cache_epoch"] for r in records] == [4, 1]  # type: ignore[union-attr]
     assert first.parent_run_id == second.parent_run_id == "baseline"
 
 
