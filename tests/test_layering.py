@@ -17,7 +17,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "consist"
 LAYERS: list[set[str]] = [
     {"cli"},
     {"api", "tracker", "maintenance", "core", "integrations"},
-    {"flow", "services"},
+    {"flow", "services", "workflow"},
     {"request", "cache", "execute", "persist", "query", "views", "adapters"},
     {"identity", "store", "formats"},
     {"fs"},

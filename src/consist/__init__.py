@@ -15,6 +15,7 @@ _EXPORTS: dict[str, str] = {
     "Tracker": "consist.tracker.tracker",
     "TrackerConfig": "consist.settings",
     "use_tracker": "consist.context",
+    "current_run": "consist.api",
     "current_tracker": "consist.api",
     "ingest": "consist.api",
     # queries on the current tracker
@@ -24,7 +25,10 @@ _EXPORTS: dict[str, str] = {
     "get_artifact": "consist.api",
     "run_set": "consist.api",
     # module-level helpers on the current tracker
+    "cached_artifacts": "consist.api",
+    "cached_output": "consist.api",
     "capture_outputs": "consist.api",
+    "define_step": "consist.api",
     "log_artifact": "consist.api",
     "log_artifacts": "consist.api",
     "log_dataframe": "consist.api",
@@ -36,8 +40,13 @@ _EXPORTS: dict[str, str] = {
     "output_path": "consist.api",
     "run": "consist.api",
     "run_query": "consist.api",
+    "scenario": "consist.api",
+    "start_run": "consist.api",
     "trace": "consist.api",
     "view": "consist.api",
+    # scenarios
+    "Coupler": "consist.workflow.coupler",
+    "ScenarioContext": "consist.workflow.scenario",
     # option groups and enums
     "CacheMode": "consist.options",
     "CacheOptions": "consist.options",
@@ -91,8 +100,12 @@ def __dir__() -> list[str]:
 
 if _TYPE_CHECKING:
     from consist.api import (
+        cached_artifacts,
+        cached_output,
         capture_outputs,
+        current_run,
         current_tracker,
+        define_step,
         find_latest_run,
         find_run,
         find_runs,
@@ -110,6 +123,8 @@ if _TYPE_CHECKING:
         run,
         run_query,
         run_set,
+        scenario,
+        start_run,
         trace,
         view,
     )
@@ -146,3 +161,5 @@ if _TYPE_CHECKING:
     from consist.query.runset import RunSet
     from consist.settings import TrackerConfig
     from consist.tracker.tracker import Tracker
+    from consist.workflow.coupler import Coupler
+    from consist.workflow.scenario import ScenarioContext

@@ -7,12 +7,12 @@ The current tracker is the one running the active run (inside ``tracker.run`` /
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
-from consist.context import get_current_tracker
+from consist.context import find_current_tracker, get_current_tracker
 
 if TYPE_CHECKING:
     from collections.abc import Hashable
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from consist.query.runset import RunSet
     from consist.request.spec import RunKwargs, TraceKwargs
     from consist.tracker.tracker import Tracker
+    from consist.workflow.coupler import Coupler
+    from consist.workflow.scenario import ScenarioContext
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def current_tracker() -> Tracker:
@@ -182,3 +186,71 @@ def run_set(label: str | None = None, **filters: Any) -> RunSet:
 def get_artifact(key_or_id: Any, *, run_id: str | None = None) -> Artifact | None:
     """``Tracker.get_artifact`` on the current tracker."""
     return get_current_tracker().get_artifact(key_or_id, run_id=run_id)
+
+
+def current_run() -> Run | None:
+    """The active run of the current tracker, or None (also when there is no tracker)."""
+    tracker = find_current_tracker()
+    return None if tracker is None else tracker.current_run
+
+
+def start_run(run_id: str, model: str, **kwargs: Any) -> AbstractContextManager[Tracker]:
+    """``Tracker.start_run`` on the current tracker."""
+    return get_current_tracker().start_run(run_id, model, **kwargs)
+
+
+def scenario(
+    name: str,
+    config: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
+    model: str = "scenario",
+    step_cache_hydration: str | None = None,
+    name_template: str | None = None,
+    cache_epoch: int | None = None,
+    coupler: Coupler | None = None,
+    require_outputs: Iterable[str] | None = None,
+    **kwargs: Any,
+) -> ScenarioContext:
+    """``Tracker.scenario`` on the current tracker.
+
+    Examples
+    --------
+    >>> with consist.use_tracker(tracker):  # doctest: +SKIP
+    ...     with consist.scenario("baseline") as sc:
+    ...         sc.run(fn=simulate, year=2030)
+    """
+    return get_current_tracker().scenario(
+        name,
+        config,
+        tags,
+        model,
+        step_cache_hydration,
+        name_template,
+        cache_epoch,
+        coupler,
+        require_outputs,
+        **kwargs,
+    )
+
+
+def define_step(**kwargs: Any) -> Callable[[_F], _F]:
+    """Attach run defaults to a function (``Tracker.define_step``); needs no tracker.
+
+    Examples
+    --------
+    >>> @consist.define_step(outputs=["cleaned"], cache_mode="overwrite")  # doctest: +SKIP
+    ... def clean(raw): ...
+    """
+    from consist.request.steps import define_step as attach
+
+    return attach(**kwargs)
+
+
+def cached_artifacts(direction: str = "output") -> dict[str, Artifact]:
+    """``Tracker.cached_artifacts`` on the current tracker."""
+    return get_current_tracker().cached_artifacts(direction)
+
+
+def cached_output(key: str | None = None) -> Artifact | None:
+    """``Tracker.cached_output`` on the current tracker."""
+    return get_current_tracker().cached_output(key)

@@ -34,6 +34,11 @@ def reset_current_tracker(token: object) -> None:
     _current_tracker.reset(token)  # type: ignore[arg-type]
 
 
+def find_current_tracker() -> Tracker | None:
+    """The current tracker, or None when there is none."""
+    return _current_tracker.get()
+
+
 def get_current_tracker() -> Tracker:
     """Return the current tracker or raise a RunStateError explaining how to set one."""
     tracker = _current_tracker.get()

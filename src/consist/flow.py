@@ -37,6 +37,7 @@ from consist.model.decision import CacheOutcome
 from consist.model.facet import ConfigFacet
 from consist.model.run import ConsistRecord, Run, RunPhase, RunResult, RunStatus
 from consist.options import CacheMode, CodeIdentityMode, Hydration
+from consist.request.cache_scope import ActiveRunCacheOptions
 from consist.request.spec import ExecutionStyle, RunRequest
 from consist.services import Services
 
@@ -65,6 +66,8 @@ class ActiveRun:
     context_token: object = None  # set by the facade that activates the run
     held_lock: SignatureLock | None = None  # held from lookup to cache entry (a miss)
     artifact_facets: dict[str, ConfigFacet] = field(default_factory=dict)  # by artifact id
+    cache_options: ActiveRunCacheOptions | None = None  # set by suspend/restore_cache_options
+    reusable: bool = True  # False: never a cache entry (a scenario header)
 
     @property
     def persist(self) -> bool:
@@ -81,6 +84,13 @@ class ActiveRun:
     @property
     def ended(self) -> bool:
         return self.phase in (RunPhase.COMPLETED, RunPhase.FAILED)
+
+    @property
+    def cache_scope(self) -> ActiveRunCacheOptions:
+        """Cache options in force for code running inside this run (request/cache_scope.py)."""
+        if self.cache_options is None:
+            self.cache_options = ActiveRunCacheOptions.of(self.request.cache)
+        return self.cache_options
 
     def release_lock(self) -> None:
         if self.held_lock is not None:
@@ -314,7 +324,9 @@ def _record_end(
     record = active.record()
     try:
         if active.persist:
-            services.recorder.record_ended(record, reusable=not active.cache_hit)
+            services.recorder.record_ended(
+                record, reusable=active.reusable and not active.cache_hit
+            )
     finally:
         active.release_lock()  # only now is the result in the cache index
     active.final = record

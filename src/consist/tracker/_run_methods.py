@@ -29,7 +29,7 @@ from consist.options import (
     OutputPolicyOptions,
     ValidateMode,
 )
-from consist.request import build
+from consist.request import build, steps
 from consist.request.spec import ExecutionStyle, InputRefs, PathRef, RunRequest
 from consist.tracker._base import TrackerBase, refuse_unknown_keywords
 
@@ -81,6 +81,7 @@ class RunMethods(TrackerBase):
         The identity is a hash of the code, ``config``, ``inputs`` (+ ``depends_on``,
         ``identity_inputs``), ``model``, ``year``, ``iteration`` and the cache version/epoch.
         On a cache hit ``fn`` is not called and the earlier outputs are returned.
+        Defaults attached with ``define_step`` fill what the call leaves unset.
         ``facet`` (a small dict or pydantic model) and the config keys named in
         ``facet_from`` are stored as queryable values, not part of the identity; with
         ``facet_index`` (default True) they are flattened into
@@ -104,7 +105,11 @@ class RunMethods(TrackerBase):
         --------
         >>> result = tracker.run(fn=clean, inputs={"raw": "raw.csv"}, outputs=["cleaned"])  # doctest: +SKIP
         """
-        request = build.request_from_run(locals())
+        call = locals()
+        if getattr(fn, steps.STEP_ATTRIBUTE, None):  # define_step defaults; explicit wins
+            call = steps.apply_defaults(call, steps.step_defaults(fn))
+            call["name"] = steps.step_name(call, fn)
+        request = build.request_from_run(call)
         return self._run_request(request)
 
     def _run_request(self, request: RunRequest) -> RunResult:

@@ -26,11 +26,13 @@ from consist.tracker._map_methods import MapMethods
 from consist.tracker._path_methods import PathMethods
 from consist.tracker._query_methods import QueryMethods
 from consist.tracker._run_methods import RunMethods
+from consist.tracker._scenario_methods import ScenarioMethods
 from consist.tracker._view_methods import ViewMethods, register_schemas
 
 
 class Tracker(
     RunMethods,
+    ScenarioMethods,
     DataMethods,
     ContainerMethods,
     ArtifactMethods,
