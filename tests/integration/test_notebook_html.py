@@ -116,16 +116,41 @@ class Node:
 def test_lineage_tree_links_runs_met_twice() -> None:
     """A shared producer: its first mention is the anchor, the second links to it."""
 
-    def art(key: str) -> Artifact:
-        return Artifact(id=key, key=key, uri=f"./{key}.csv")
+    def art(key: str, producer: str | None = None) -> Artifact:
+        return Artifact(id=key, key=key, uri=f"./{key}.csv", producer_signature=producer)
 
-    prep = Run(id="prep-1", name="prep", model_name="prep", status="completed")
+    prep = Run(id="prep-1", name="prep", model_name="prep", status="completed", signature="p")
     assign = Run(id="assign-1", name="assign", model_name="assign", status="completed")
-    zones_a = Node(art("zones"), "zones", (Step(prep, (Node(art("raw"), "raw"),)),))
-    zones_b = Node(art("zones"), "zones", (Step(prep, ()),), repeated=True)
+    zones_a = Node(art("zones", "p"), "zones", (Step(prep, (Node(art("raw"), "raw"),)),))
+    zones_b = Node(art("zones", "p"), "zones", (Step(prep, ()),), repeated=True)
     tree = Node(art("skims"), "skims", (Step(assign, (zones_a, zones_b)),))
     page = Page(lineage_html(tree))
     assert page.ids == ["consist-run-assign-1", "consist-run-prep-1"]
     assert page.links == ["#consist-run-prep-1"]
     html = lineage_html(tree)
     assert html.index("skims") < html.index("assign") < html.index("zones") < html.index("raw")
+
+
+def test_lineage_trees_and_run_sets_of_a_tracker_render(tracker: Tracker) -> None:
+    def prepare() -> Path:
+        return _write("zones")
+
+    def demand(zones: Path) -> Path:
+        return _write("trips")
+
+    prep = tracker.run(fn=prepare, name="prepare", model="prep", outputs=["zones"])
+    made = tracker.run(
+        fn=demand, name="demand", model="demand", inputs={"zones": prep.outputs["zones"]},
+        outputs=["trips"],
+    )  # fmt: skip
+    upstream = tracker.get_artifact_lineage("trips")
+    html = upstream._repr_html_()
+    assert Page(html).ids == [f"consist-run-{made.run.id}", f"consist-run-{prep.run.id}"]
+    assert html.count("produced by") == 2 and "read by" not in html
+    downstream = tracker.get_artifact_lineage("zones", direction="downstream")._repr_html_()
+    assert "read by <b>demand</b>" in downstream and "produced by" not in downstream
+
+    runs = tracker.run_set("all")
+    page = Page(runs._repr_html_())
+    assert [row[0] for row in page.rows[1:]] == [made.run.id, prep.run.id]
+    assert "<caption>all</caption>" in runs._repr_html_()

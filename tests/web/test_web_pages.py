@@ -250,3 +250,33 @@ def test_ui_binds_loopback_and_opens_no_browser_by_default(
     assert args[0] == tmp_path
     assert first == {"host": "127.0.0.1", "port": 8765, "open_browser": False}
     assert second == {"host": "0.0.0.0", "port": 9001, "open_browser": True}
+
+
+def _runs_and_edges(graph: dict) -> tuple[set[str], set[tuple[str, str]]]:
+    labels = {n["data"]["id"]: n["data"]["label"] for n in graph["nodes"]}
+    runs = {n["data"]["run_id"] for n in graph["nodes"] if n["data"]["kind"] == "run"}
+    edges = {(labels[e["data"]["source"]], labels[e["data"]["target"]]) for e in graph["edges"]}
+    return runs, edges
+
+
+def test_artifact_lineage_upstream_and_downstream(client: TestClient, sample: SampleStore) -> None:
+    runs, edges = _runs_and_edges(client.get("/lineage/artifact/skims.json").json())
+    assert runs == {sample.assign, sample.demand, sample.prepare}
+    assert edges == {
+        ("prepare_zones", "zones"), ("zones", "demand"), ("demand", "trips"),
+        ("trips", "assign"), ("assign", "skims"),
+    }  # fmt: skip
+    down = client.get("/lineage/artifact/zones.json?direction=downstream").json()
+    runs, edges = _runs_and_edges(down)
+    # every run that read zones (the hit too), and what was made from their outputs
+    assert runs == {sample.demand, sample.demand_changed, sample.demand_hit, sample.assign}
+    assert ("zones", "demand") in edges and ("trips", "assign") in edges
+    assert ("prepare_zones", "zones") not in edges
+    page = client.get("/lineage/artifact/zones?direction=downstream").text
+    assert 'id="artifact-key">zones<' in page and "Made with" in page
+    assert client.get("/lineage/artifact/nope").status_code == 404
+    bad = client.get("/lineage/artifact/zones?direction=sideways")
+    assert bad.status_code == 400 and "direction=" in bad.text
+    # the run page links each artifact to its lineage
+    run_page = client.get(f"/runs/{sample.assign}").text
+    assert "/lineage/artifact/" in run_page and "?direction=upstream" in run_page

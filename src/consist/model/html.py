@@ -140,14 +140,18 @@ class LineageNodeLike(Protocol):
     def repeated(self) -> bool: ...
 
 
-def lineage_html(tree: LineageNodeLike, *, verb: str = "produced by") -> str:
-    """A lineage tree as nested lists; each run links to where it first appears."""
+def lineage_html(tree: LineageNodeLike) -> str:
+    """A lineage tree as nested lists; each run links to where it first appears.
+
+    A step is "produced by" when its run's signature is the artifact's producer
+    signature (an upstream tree), else "read by" (a downstream tree).
+    """
     anchored: set[str] = set()
 
-    def run_item(run: Run) -> str:
+    def run_item(run: Run, verb: str) -> str:
         outcome, _ = _outcome(run)
         label = (
-            f"{escape(verb)} <b>{escape(run.name)}</b> ({escape(run.model_name)}, "
+            f"{verb} <b>{escape(run.name)}</b> ({escape(run.model_name)}, "
             f'<span class="{escape(run.status)}">{escape(run.status)}</span>'
             + (f', <span class="{escape(outcome)}">{escape(outcome)}</span>' if outcome else "")
             + ")"
@@ -163,7 +167,9 @@ def lineage_html(tree: LineageNodeLike, *, verb: str = "produced by") -> str:
         if node.repeated:
             text += " (shown above)"
         steps = "".join(
-            f"<li>{run_item(step.run)}<ul>"
+            "<li>"
+            + run_item(step.run, _verb(node.artifact, step.run))
+            + "<ul>"
             + "".join(f"<li>{node_item(child)}</li>" for child in step.artifacts)
             + "</ul></li>"
             for step in node.steps
@@ -171,3 +177,8 @@ def lineage_html(tree: LineageNodeLike, *, verb: str = "produced by") -> str:
         return text + (f"<ul>{steps}</ul>" if steps else "")
 
     return f'<div class="consist-html">{_STYLE}<ul><li>{node_item(tree)}</li></ul></div>'
+
+
+def _verb(artifact: Artifact, run: Run) -> str:
+    produced = artifact.producer_signature is not None
+    return "produced by" if produced and artifact.producer_signature == run.signature else "read by"

@@ -11,6 +11,8 @@ Rules:
 
 Routes: ``/runs`` (table, filters, paging), ``/runs/<run_id>`` (one run),
 ``/lineage/run/<run_id>`` (interactive graph; ``.json`` for its elements),
+``/lineage/artifact/<key or id>?direction=upstream|downstream`` (the same, for an
+artifact, from ``get_artifact_lineage``),
 ``/diff?a=<run>&b=<run>`` (side by side), ``/facets?model=&key=`` (one config key
 across runs), ``/static/...`` (CSS, the graph script, Cytoscape.js).
 """
@@ -104,6 +106,30 @@ def create_app(run_dir: str | Path, db_path: str | Path | None = None) -> Starle
             return JSONResponse({"error": f"No run {run_id!r} is recorded."}, status_code=404)
         return JSONResponse({**found.to_elements(), "truncated": found.truncated})
 
+    def artifact_graph(request: Request) -> lineage.LineageGraph:
+        key = request.path_params["key"]
+        direction = request.query_params.get("direction") or "upstream"
+        with reader() as tracker:
+            found = lineage.artifact_lineage(
+                tracker, key, direction=direction, depth=_depth(request.query_params.get("depth"))
+            )
+        if found is None:
+            raise HTTPException(404, f"No artifact {key!r} is recorded under {location.run_dir}.")
+        return found
+
+    def artifact_page(request: Request) -> Response:
+        found = artifact_graph(request)
+        elements = json.dumps(found.to_elements())
+        direction = request.query_params.get("direction") or "upstream"
+        return page(
+            request, "lineage.html", graph=found, elements=elements, direction=direction,
+            depth=_depth(request.query_params.get("depth")),
+        )  # fmt: skip
+
+    def artifact_json(request: Request) -> Response:
+        found = artifact_graph(request)
+        return JSONResponse({**found.to_elements(), "truncated": found.truncated})
+
     def diff(request: Request) -> Response:
         a = request.query_params.get("a", "").strip()
         b = request.query_params.get("b", "").strip()
@@ -137,6 +163,8 @@ def create_app(run_dir: str | Path, db_path: str | Path | None = None) -> Starle
         Route("/runs/{run_id:path}", run),
         Route("/lineage/run/{run_id:path}.json", lineage_json),
         Route("/lineage/run/{run_id:path}", lineage_page),
+        Route("/lineage/artifact/{key:path}.json", artifact_json),
+        Route("/lineage/artifact/{key:path}", artifact_page),
         Route("/diff", diff),
         Route("/facets", facets),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

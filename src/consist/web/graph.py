@@ -136,6 +136,40 @@ def run_lineage(
     return graph
 
 
+def artifact_lineage(
+    tracker: Tracker,
+    key_or_id: str,
+    *,
+    direction: str = "upstream",
+    depth: int = DEFAULT_DEPTH,
+    max_nodes: int = MAX_NODES,
+) -> LineageGraph | None:
+    """The graph of ``Tracker.get_artifact_lineage`` (upstream: what the artifact was made
+    from; downstream: what was made from it), or None when no such artifact is recorded."""
+    tree = tracker.get_artifact_lineage(key_or_id, max_depth=depth, direction=direction)
+    if tree is None:
+        return None
+    graph = LineageGraph(root=f"artifact:{tree.artifact.id}")
+    graph.add_artifact(tree.artifact)
+    graph.nodes[graph.root]["root"] = True
+    for node in tree.walk():
+        here = graph.add_artifact(node.artifact)
+        for step in node.steps:
+            if len(graph.nodes) + 1 + len(step.artifacts) > max_nodes:
+                graph.truncated = True
+                return graph
+            run = graph.add_run(step.run)
+            for child in step.artifacts:
+                far = graph.add_artifact(child.artifact)
+                if direction == "upstream":  # child is an input of the run that made node
+                    graph.edges.update({(far, run), (run, here)})
+                else:  # the run read node and wrote child
+                    graph.edges.update({(here, run), (run, far)})
+            if not step.artifacts:
+                graph.edges.add((run, here) if direction == "upstream" else (here, run))
+    return graph
+
+
 def _producer(artifact: Artifact, consumer_id: str) -> str | None:
     """The run that wrote ``artifact``, when it is another run (not a raw input)."""
     if artifact.producer_signature and artifact.run_id and artifact.run_id != consumer_id:
