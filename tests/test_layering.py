@@ -16,6 +16,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "consist"
 # Top to bottom.
 LAYERS: list[set[str]] = [
     {"cli"},
+    {"web"},  # the ui's pages: clients of tracker, served by cli
     {"api", "tracker", "maintenance", "core", "integrations"},
     {"flow", "services", "workflow"},
     {"request", "cache", "execute", "persist", "query", "views", "adapters"},

@@ -127,7 +127,7 @@ class ToyStore:
             key=run_sort_key(query.order),
             reverse=True,
         )
-        return runs if query.limit is None else runs[: query.limit]
+        return query.window(runs)
 
     def get_run_artifacts(self, run_id: str):
         record = self._runs.get(run_id)
@@ -457,6 +457,18 @@ FILTER_CASES = [
     pytest.param(RunQuery(limit=0), [], id="limit-zero"),
     pytest.param(RunQuery(tags=("a",), limit=1), ["r5"], id="limit-after-filter"),
     pytest.param(RunQuery(limit=1000), ALL_NEWEST_FIRST, id="limit-above-count"),
+    # offset (paging): skips matches before the limit applies
+    pytest.param(RunQuery(limit=3, offset=3), ["r5", "r4", "r3"], id="offset-second-page"),
+    pytest.param(RunQuery(limit=3, offset=6), ["r2", "r1"], id="offset-last-page"),
+    pytest.param(RunQuery(limit=3, offset=8), [], id="offset-past-the-end"),
+    pytest.param(RunQuery(limit=None, offset=5), ["r3", "r2", "r1"], id="offset-no-limit"),
+    pytest.param(RunQuery(tags=("b",), limit=1, offset=1), ["r3"], id="offset-after-filter"),
+    pytest.param(
+        RunQuery(order="latest", limit=2, offset=2), ["r8", "r7"], id="offset-order-latest"
+    ),
+    pytest.param(
+        RunQuery(metadata={"nested": {"y": [1, 2], "x": 1}}, offset=1), [], id="offset-nested-meta"
+    ),
 ]
 
 

@@ -1,0 +1,1 @@
+"""The ``consist`` command line (Typer): app.py is the root."""

@@ -9,6 +9,7 @@ from typing import Any
 from consist.model.artifact import Artifact
 from consist.model.decision import CacheDecision
 from consist.model.facet import ConfigFacet
+from consist.model.html import flatten_config, result_html, runs_table_html
 
 #: Version of the persisted JSON snapshot shape (consist_runs/<id>.json).
 SNAPSHOT_SCHEMA_VERSION = 1
@@ -141,6 +142,10 @@ class Run:
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in RUN_FIELDS}
 
+    def _repr_html_(self) -> str:
+        """A one-row table for notebooks (model/html.py)."""
+        return runs_table_html([self])
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Run:
         values = {name: data[name] for name in RUN_FIELDS if name in data}
@@ -169,6 +174,10 @@ class ConsistRecord:
     def inputs_by_key(self) -> dict[str, Artifact]:
         return {artifact.key: artifact for artifact in self.inputs}
 
+    def _repr_html_(self) -> str:
+        """The run's row with its config values, for notebooks (model/html.py)."""
+        return runs_table_html([self.run], configs={self.run.id: flatten_config(self.config)})
+
 
 @dataclass(slots=True)
 class RunResult:
@@ -194,6 +203,10 @@ class RunResult:
         """Why the run hit the cache or executed (None for records without a decision)."""
         data = self.run.cache_decision
         return CacheDecision.from_dict(data) if data else None
+
+    def _repr_html_(self) -> str:
+        """The run's row and its outputs, for notebooks (model/html.py)."""
+        return result_html(self.run, self.outputs)
 
     @property
     def output(self) -> Artifact | None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from consist.errors import ConfigError, invalid_option
 from consist.model.artifact import Artifact
+from consist.model.html import lineage_html
 from consist.model.run import Run
 from consist.store.links import DOWNSTREAM, UPSTREAM, LineageGraph
 
@@ -65,6 +66,10 @@ class LineageNode:
         for step in self.steps:
             for child in step.artifacts:
                 yield from child.walk()
+
+    def _repr_html_(self) -> str:
+        """The tree as nested lists for notebooks; runs link to where they first appear."""
+        return lineage_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -4,7 +4,7 @@ Every filter is type-checked at the call, so a wrong type is an error naming the
 parameter instead of a query that silently matches nothing: ``tags`` is a list of
 strings (a bare string is refused, as it is for ``run(tags=...)``), ``year`` /
 ``iteration`` are ints, ``status`` is a RunStatus value, ``metadata`` maps string keys,
-``limit`` is a non-negative int. Values are passed to the store as bound parameters,
+``limit`` and ``offset`` are non-negative ints. Values are passed to the store as bound parameters,
 never spliced into SQL, so ``%``, ``_`` and quotes are matched literally.
 """
 
@@ -29,6 +29,7 @@ def build_run_query(
     metadata: object = None,
     status: object = None,
     any_tags: object = None,
+    offset: object = 0,
     **filters: object,
 ) -> RunQuery:
     """A RunQuery from find_runs-style filters; the first bad one raises ConfigError.
@@ -50,6 +51,7 @@ def build_run_query(
         metadata=_metadata(metadata),
         status=_status(status),
         limit=check_limit(limit),
+        offset=_offset(offset),
         order=order,
         **checked,
     )
@@ -149,3 +151,13 @@ def _hashable(value: Any) -> Hashable:
     if isinstance(value, dict):
         return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
     return value  # type: ignore[no-any-return]
+
+
+def _offset(offset: object) -> int:
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ConfigError(
+            f"offset={offset!r} must be a non-negative integer.",
+            fix="Pass offset=0 for the first page, offset=100 for the second (limit=100).",
+            parameter="offset",
+        )
+    return offset

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from consist._libs.pandas import import_pandas
 from consist.errors import ConfigError, QueryError
+from consist.model.html import runs_table_html
 from consist.model.run import RUN_FIELDS, Run
 from consist.query.runs import RUN_ATTRIBUTES, run_keys
 from consist.store.base import run_sort_key
@@ -147,6 +148,10 @@ class RunSet:
 
     def __iter__(self) -> Iterator[Run]:
         return iter(self._runs)
+
+    def _repr_html_(self) -> str:
+        """A table of the runs (labelled), for notebooks."""
+        return runs_table_html(self._runs, title=self.label)
 
     def __getitem__(self, index: int) -> Run:
         return self._runs[index]

@@ -74,6 +74,13 @@ class RunQuery:
     limit: int | None = 100
     # "created": newest first. "latest": highest iteration first, then newest.
     order: str = "created"
+    # Rows skipped before ``limit`` applies (paging, e.g. the web app's runs table).
+    offset: int = 0
+
+    def window(self, runs: list[Run]) -> list[Run]:
+        """The ``offset``/``limit`` slice of runs already filtered and sorted."""
+        end = None if self.limit is None else self.offset + self.limit
+        return runs[self.offset : end]
 
 
 class JournalChunkLike(Protocol):

@@ -85,7 +85,7 @@ class MemoryStore:
     def query_runs(self, query: RunQuery) -> list[Run]:
         runs = [r.run for r in self._records.values() if _matches(r.run, query)]
         runs.sort(key=run_sort_key(query.order), reverse=True)
-        return runs if query.limit is None else runs[: query.limit]
+        return query.window(runs)
 
     def get_run_artifacts(self, run_id: str) -> tuple[list[Artifact], list[Artifact]]:
         record = self._records.get(run_id)

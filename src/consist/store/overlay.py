@@ -54,13 +54,15 @@ def query_with_pending(
         return store.query_runs(query)
     newer = MemoryStore()
     newer.record_runs(records)
-    # Up to len(records) store rows may be replaced, so ask the store for that many more.
-    limit = None if query.limit is None else query.limit + len(records)
+    # Up to len(records) store rows may be replaced, so ask the store for that many more;
+    # pending runs may sort anywhere, so the offset applies after the merge.
+    limit = None if query.limit is None else query.offset + query.limit + len(records)
     replaced = newer.known_ids()
-    runs = [run for run in store.query_runs(replace(query, limit=limit)) if run.id not in replaced]
-    runs += newer.query_runs(replace(query, limit=None))
+    head = store.query_runs(replace(query, limit=limit, offset=0))
+    runs = [run for run in head if run.id not in replaced]
+    runs += newer.query_runs(replace(query, limit=None, offset=0))
     runs.sort(key=run_sort_key(query.order), reverse=True)
-    return runs if query.limit is None else runs[: query.limit]
+    return query.window(runs)
 
 
 class PendingOverlay:

@@ -35,11 +35,15 @@ class QueryMethods(TrackerBase):
         limit: int = 100,
         index_by: str | None = None,
         name: str | None = None,
+        offset: int = 0,
     ) -> list[Run] | dict[Hashable, Run]:
         """Runs matching every given filter, newest first.
 
         Every filter is an exact match on a bound value (``%``, ``_`` and quotes are
         data); ``tags`` must all be present; ``metadata`` matches ``run.meta`` entries.
+        ``offset`` skips that many matching runs before ``limit`` applies (paging:
+        ``offset=200, limit=100`` is the third page of 100).
+
         With ``index_by="<run attribute>"`` returns a dict keyed by that attribute
         (the last run wins on duplicate keys); ``index_by="facet.<key>"`` keys by a
         flattened facet value of each run (None when its facet lacks the key).
@@ -57,6 +61,7 @@ class QueryMethods(TrackerBase):
         query = build_run_query(
             tags=tags, year=year, iteration=iteration, stage=stage, phase=phase, model=model,
             status=status, parent_id=parent_id, name=name, metadata=metadata, limit=limit,
+            offset=offset,
         )  # fmt: skip
         if isinstance(index_by, str) and index_by.startswith("facet."):
             key = index_by[len("facet.") :]

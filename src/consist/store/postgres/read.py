@@ -136,6 +136,8 @@ def build_run_query(query: RunQuery) -> tuple[str, list[Any]]:
         sql += " ORDER BY r.created_at DESC NULLS LAST, r.id DESC"
     if query.limit is not None:
         sql += f" LIMIT {int(query.limit)}"
+    if query.offset:
+        sql += f" OFFSET {int(query.offset)}"
     return sql, params
 
 
@@ -144,10 +146,10 @@ def query_runs(conn: Any, query: RunQuery) -> list[Run]:
     if not nested:
         sql, params = build_run_query(query)
         return [row_to_run(row) for row in conn.execute(sql, params).fetchall()]
-    sql, params = build_run_query(replace(query, limit=None))
+    sql, params = build_run_query(replace(query, limit=None, offset=0))
     runs = [row_to_run(row) for row in conn.execute(sql, params).fetchall()]
     runs = [r for r in runs if all(metadata_matches(r.meta.get(k), v) for k, v in nested.items())]
-    return runs if query.limit is None else runs[: query.limit]
+    return query.window(runs)
 
 
 def get_run(conn: Any, run_id: str) -> Run | None:

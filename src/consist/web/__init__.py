@@ -1,0 +1,1 @@
+"""The local web app of ``consist ui`` (needs the ``ui`` extra): app.py serves it."""
