@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from browser import chromium
 from live_server import live_ui
 from sample_store import SampleStore
 from selenium.webdriver.common.action_chains import ActionChains
@@ -16,7 +17,6 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 import consist
-from browser import chromium
 from consist import Tracker
 
 
