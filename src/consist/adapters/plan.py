@@ -14,6 +14,8 @@ Rules:
   one ``stat`` per file: no file is read or parsed again.
 * ``validate_only`` parses and derives the tables, so a broken file fails here, and marks
   the plan so applying it logs and ingests nothing.
+* ``run(adapter=plan)`` applies ``replan(plan)``: the plan prepared again (memoised), so a
+  config edited after ``prepare_config`` never runs under the old identity.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from consist.adapters.base import (
@@ -157,6 +160,34 @@ def prepare_config(
         tables=tables,
         validate_only=validate_only,
         adapter=adapter,
+    )
+
+
+def replan(plan: ConfigPlan, memo: ParsedFileMemo = MEMO) -> ConfigPlan:
+    """``plan`` prepared again from its adapter and directories, keeping its facet options.
+
+    What ``run(adapter=plan)`` applies: the files as they are now (a stat per file when
+    nothing changed), so the identity and the bundle never describe stale content.
+    """
+    if plan.validate_only:
+        raise ConfigError(
+            "A plan prepared with validate_only=True cannot be applied to a run.",
+            fix="Prepare it again without validate_only to run with it.",
+            parameter="adapter",
+        )
+    if plan.adapter is None:
+        raise ConfigError(
+            f"The config plan of {plan.adapter_name!r} does not hold its adapter.",
+            fix="Pass a plan returned by tracker.prepare_config(...), or the adapter itself.",
+            parameter="adapter",
+        )
+    fresh = prepare_config(plan.adapter, plan.config_dirs, with_tables=False, memo=memo)
+    return replace(
+        fresh,
+        facet=plan.facet,
+        facet_schema_name=plan.facet_schema_name,
+        facet_schema_version=plan.facet_schema_version,
+        facet_index=plan.facet_index,
     )
 
 

@@ -26,7 +26,7 @@ from consist.cli.session import DEFAULT_DB_PATH, DEFAULT_RUN_DIR, StoreLocation
 from consist.errors import ConsistError
 
 # Command modules, in --help order; each has register(app). ``ui`` is added by the web app.
-_COMMAND_MODULES = ("runs", "views", "db", "ui")
+_COMMAND_MODULES = ("runs", "artifacts", "views", "db", "ui")
 
 
 def report_error(error: ConsistError) -> None:

@@ -5,6 +5,8 @@
 ``7d``, ``2w``). ``find_runs`` returns runs newest first, so the runs created since
 that moment are the front of its answer: filtering its first ``--limit`` runs gives
 exactly the newest ``--limit`` runs since then.
+
+A RUN argument is a run id or a unique start of one (cli/resolve.py).
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from consist.cli.render import (
     short,
     to_plain,
 )
+from consist.cli.resolve import resolve_run, resolve_run_id
 from consist.cli.session import location
-from consist.errors import ConfigError, QueryError
+from consist.errors import ConfigError
 from consist.model.artifact import Artifact
 from consist.model.run import Run
 
@@ -118,19 +121,12 @@ def runs(
 
 def show(
     ctx: typer.Context,
-    run_id: Annotated[str, typer.Argument(help="Run id.")],
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique start of one).")],
     as_json: JsonOption = False,
 ) -> None:
     """Show a run: config, inputs, outputs, cache source, timings and tags."""
     with location(ctx).open() as tracker:
-        record = tracker.get_run_record(run_id, allow_missing=True)
-    if record is None:
-        raise QueryError(
-            f"No run {run_id!r} is recorded under {location(ctx).run_dir}.",
-            fix="List run ids with `consist runs`.",
-            parameter="RUN",
-            value=run_id,
-        )
+        record = resolve_run(tracker, run_id)
     run = record.run
     cache = {
         "hit": run.cache_hit,
@@ -165,12 +161,12 @@ def show(
 
 def explain(
     ctx: typer.Context,
-    run_id: Annotated[str, typer.Argument(help="Run id.")],
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique start of one).")],
     as_json: JsonOption = False,
 ) -> None:
     """Why a run was a cache hit or a miss, naming the changed component."""
     with location(ctx).open() as tracker:
-        decision = tracker.explain(run_id)
+        decision = tracker.explain(resolve_run_id(tracker, run_id))
     if as_json:
         print_json(decision.to_dict())
         return
@@ -182,12 +178,14 @@ def explain(
 
 def diff(
     ctx: typer.Context,
-    run_a: Annotated[str, typer.Argument(help="Baseline run id.")],
-    run_b: Annotated[str, typer.Argument(help="Run id to compare with.")],
+    run_a: Annotated[str, typer.Argument(help="Baseline run id (or a unique start of one).")],
+    run_b: Annotated[str, typer.Argument(help="Run id to compare with (or a unique start).")],
     as_json: JsonOption = False,
 ) -> None:
     """Compare two runs: config keys, inputs that differ by digest, outputs."""
     with location(ctx).open() as tracker:
+        run_a = resolve_run_id(tracker, run_a, "RUN_A")
+        run_b = resolve_run_id(tracker, run_b, "RUN_B")
         result = tracker.compare_runs(run_a, run_b)
     if as_json:
         print_json(result)

@@ -16,10 +16,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from consist.adapters.apply import plan_identity_refs
-from consist.adapters.plan import check_adapter, prepare_config
+from consist.adapters.base import ConfigPlan
+from consist.adapters.facets import merge_plan_facet
+from consist.adapters.plan import check_adapter, prepare_config, replan
 from consist.errors import ConfigError, UnknownKeywordError
 from consist.execute.watch import check_dir
 from consist.identity.inputs import iter_named_refs
+from consist.model.facet import ConfigFacet
 from consist.model.ids import random_hex
 from consist.model.limits import (
     validate_meta,
@@ -259,14 +262,7 @@ def _build(
         allow_external_paths=allow_external_paths,
         caller_file=caller_file,
         meta={**(meta or {}), **plan_meta},
-        facet=build_facet(
-            namespace=model,
-            config=step["config"],
-            facet=step["facet"],
-            facet_from=step["facet_from"],
-            version=step["facet_schema_version"],
-            index=step["facet_index"],
-        ),
+        facet=_facet(step, model, plan),
         config_plan=plan,
         config_plan_ingest=_flag(step["config_plan_ingest"], True, "config_plan_ingest"),
         config_plan_profile_schema=_flag(
@@ -277,12 +273,35 @@ def _build(
 
 
 def _adapter_plan(adapter: object, identity_inputs: Any) -> tuple[Any, Any, dict[str, Any]]:
-    """``adapter=``: its prepared plan, identity inputs + one part per config file, meta."""
+    """``adapter=``: its prepared plan, identity inputs + one part per config file, meta.
+
+    A ConfigPlan (``tracker.prepare_config(...)``) is prepared again from its adapter and
+    directories (memoised: a stat per file), so the run's identity and bundle are those of
+    the files as they are now; the plan contributes its facet options.
+    """
     if adapter is None:
         return None, identity_inputs, {}
-    plan = prepare_config(check_adapter(adapter), with_tables=False)  # slices: when applied
+    if isinstance(adapter, ConfigPlan):
+        plan = replan(adapter)
+    else:  # slices: derived when applied
+        plan = prepare_config(check_adapter(adapter), with_tables=False)
     refs = [*iter_named_refs(identity_inputs, "identity_inputs"), *plan_identity_refs(plan)]
     return plan, refs, {"config_adapter": plan.adapter_name, "config_identity": plan.identity}
+
+
+def _facet(step: Mapping[str, Any], model: str, plan: ConfigPlan | None) -> ConfigFacet | None:
+    """The run's facet (``facet=`` / ``facet_from=``), with a plan's ``facet_spec`` values."""
+    facet = build_facet(
+        namespace=model,
+        config=step["config"],
+        facet=step["facet"],
+        facet_from=step["facet_from"],
+        version=step["facet_schema_version"],
+        index=step["facet_index"],
+    )
+    if plan is None or plan.facet is None:
+        return facet
+    return merge_plan_facet(facet, plan, model)
 
 
 def _flag(value: object, default: bool, parameter: str) -> bool:

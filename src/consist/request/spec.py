@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypedDict
 
-from consist.adapters.base import ConfigAdapter
+from consist.adapters.base import ConfigAdapter, ConfigPlan
 from consist.model.artifact import Artifact
 from consist.model.facet import ConfigFacet
 from consist.options import (
@@ -48,7 +48,7 @@ class StepKwargs(TypedDict, total=False):
     model: str | None
     description: str | None
     config: object
-    adapter: ConfigAdapter | None
+    adapter: ConfigAdapter | ConfigPlan | None  # a plan: prepare_config(..., facet_spec=...)
     config_plan_ingest: bool
     config_plan_profile_schema: bool
     inputs: InputRefs | None

@@ -20,6 +20,7 @@ from consist.adapters.base import (
     ConfigContribution,
     ConfigPlan,
 )
+from consist.adapters.facets import check_facet_options, merge_plan_facet, plan_facet_values
 from consist.errors import ConfigError, QueryError, RunStateError
 from consist.model.artifact import Artifact
 from consist.model.run import Run, RunResult
@@ -47,23 +48,34 @@ class ConfigMethods(TrackerBase):
         The plan holds the canonical documents, per-file digests, queryable tables and the
         identity (:meth:`identity_from_config_plan`). Nothing is written anywhere.
 
+        ``facet_spec`` maps facet keys to values of the configuration
+        (``{"sample_size": ("settings.yaml", "households_sample_size")}``); a run the
+        plan is applied to (``run(adapter=plan)``, ``apply_config_plan``) records them
+        in its config facet, named ``facet_schema_name`` / ``facet_schema_version`` and
+        flattened into ``run_config_kv`` unless ``facet_index=False``
+        (adapters/facets.py).
+
         Raises
         ------
         ConfigError
-            If a directory does not exist, or (``strict``) a referenced file is missing.
+            If a directory does not exist, (``strict``) a referenced file is missing, or
+            ``facet_spec`` selects a file or key the configuration does not have.
         """
+        check_facet_options(facet_spec, facet_schema_name, facet_schema_version, facet_index)
         plan = plans.prepare_config(
             adapter, config_dirs, strict=strict, options=options, validate_only=validate_only
         )
-        if facet_spec is None and facet_schema_name is None and facet_schema_version is None:
+        if facet_spec is None:
             return plan
-        return replace(
+        plan = replace(
             plan,
-            facet=dict(facet_spec or {}),
+            facet=dict(facet_spec),
             facet_schema_name=facet_schema_name,
             facet_schema_version=facet_schema_version,
             facet_index=facet_index,
         )
+        plan_facet_values(plan)  # a selector the configuration lacks fails here, not at run
+        return plan
 
     def apply_config_plan(
         self,
@@ -109,6 +121,9 @@ class ConfigMethods(TrackerBase):
         if not plan.validate_only:
             active.run.meta.setdefault("config_adapter", plan.adapter_name)
             active.run.meta.setdefault("config_identity", plan.identity)
+            if plan.facet is not None:  # the facet the plan asks for joins the run's own
+                facet = merge_plan_facet(active.request.facet, plan, active.request.model)
+                active.request = replace(active.request, facet=facet)
             flow.record_progress(services, active)
             if ingest:
                 ingest_config_slices(self, active.run, contribution.artifacts.values(),

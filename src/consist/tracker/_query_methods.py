@@ -32,7 +32,7 @@ class QueryMethods(TrackerBase):
         status: str | None = None,
         parent_id: str | None = None,
         metadata: dict[str, Any] | None = None,
-        limit: int = 100,
+        limit: int | None = 100,
         index_by: str | None = None,
         name: str | None = None,
         offset: int = 0,
@@ -42,7 +42,8 @@ class QueryMethods(TrackerBase):
         Every filter is an exact match on a bound value (``%``, ``_`` and quotes are
         data); ``tags`` must all be present; ``metadata`` matches ``run.meta`` entries.
         ``offset`` skips that many matching runs before ``limit`` applies (paging:
-        ``offset=200, limit=100`` is the third page of 100).
+        ``offset=200, limit=100`` is the third page of 100); ``limit=None`` returns every
+        match.
 
         With ``index_by="<run attribute>"`` returns a dict keyed by that attribute
         (the last run wins on duplicate keys); ``index_by="facet.<key>"`` keys by a

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from consist import flow
-from consist.adapters.base import ConfigAdapter
+from consist.adapters.base import ConfigAdapter, ConfigPlan
 from consist.errors import ConsistError, RunStateError, invalid_option
 from consist.execute.executor import Executor
 from consist.execute.python import PythonExecutor
@@ -51,7 +51,7 @@ class RunMethods(TrackerBase):
         model: str | None = None,
         description: str | None = None,
         config: object = None,
-        adapter: ConfigAdapter | None = None,
+        adapter: ConfigAdapter | ConfigPlan | None = None,
         config_plan_ingest: bool = True,
         config_plan_profile_schema: bool = False,
         inputs: InputRefs | None = None,
@@ -87,7 +87,9 @@ class RunMethods(TrackerBase):
         ``facet_index`` (default True) they are flattened into
         ``global_tables.run_config_kv`` (see docs/queries.md).
         With ``adapter=`` the adapter's configuration (its canonical per-file digests) is
-        part of the identity and its files are logged as inputs (docs/adapters.md).
+        part of the identity and its files are logged as inputs (docs/adapters.md);
+        ``adapter=tracker.prepare_config(..., facet_spec=...)`` also records the config
+        values the plan selects in the run's facet.
         ``execution_options=ExecutionOptions(executor="container", container={...})``
         runs an image instead of ``fn``.
 
@@ -147,7 +149,7 @@ class RunMethods(TrackerBase):
         model: str | None = None,
         description: str | None = None,
         config: object = None,
-        adapter: ConfigAdapter | None = None,
+        adapter: ConfigAdapter | ConfigPlan | None = None,
         config_plan_ingest: bool = True,
         config_plan_profile_schema: bool = False,
         inputs: InputRefs | None = None,

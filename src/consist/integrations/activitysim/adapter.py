@@ -16,6 +16,8 @@ Rules:
   ``activitysim_settings``
   (file, key, value as canonical JSON) for the top-level scalars of every YAML file and
   the entries of its ``CONSTANTS`` mapping.
+* ``facet_spec`` selectors (adapters/facets.py) read a coefficient file by coefficient
+  name (``coef_ivt``, or ``coef_ivt.<segment>``), other files by dotted key.
 * ``strict``: a missing ``settings.yaml``, or a model YAML whose ``SPEC`` /
   ``COEFFICIENTS`` / ``COEFFICIENT_TEMPLATE`` names a file that is not in the
   configuration, is a ConfigError.
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from consist.adapters.base import ConfigSource, ConfigTable, ParsedConfig
+from consist.adapters.facets import mapping_value
 from consist.errors import ConfigError
 from consist.identity.canonical import canonicalize
 from consist.integrations.activitysim.parse import (
@@ -126,6 +129,28 @@ class ActivitySimConfigAdapter:
             ),
             ConfigTable("activitysim_settings", ("file", "key", "value"), tuple(settings)),
         ]
+
+    def facet_value(self, rel: str, document: object, path: Sequence[str]) -> Any:
+        """A value for ``prepare_config(facet_spec=...)`` (KeyError when there is none).
+
+        A coefficient file (a ``coefficient_name`` column) is read by coefficient:
+        ``coef_ivt`` is its ``value`` column, ``coef_ivt.work`` its ``work`` segment
+        column. Every other file: the dotted path through its mappings.
+        """
+        columns = document.get("columns") if isinstance(document, Mapping) else None
+        if not isinstance(columns, list) or "coefficient_name" not in columns:
+            return mapping_value(document, path)
+        if len(path) > 2:
+            raise KeyError(".".join(path))
+        column = path[1] if len(path) == 2 else "value"
+        if column not in columns or column in ("coefficient_name", "constrain"):
+            raise KeyError(column)
+        name_at, value_at = columns.index("coefficient_name"), columns.index(column)
+        assert isinstance(document, Mapping)
+        for row in document.get("rows") or ():
+            if row[name_at] == path[0]:
+                return row[value_at]
+        raise KeyError(path[0])
 
     def missing_references(self, documents: Mapping[str, object]) -> list[str]:
         """``file: KEY -> name`` for every referenced file that is not in the configuration."""
