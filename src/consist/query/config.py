@@ -13,7 +13,7 @@ run is known; otherwise facets of every namespace of the run are read.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from consist.errors import ConfigError, QueryError, invalid_option
@@ -193,27 +193,33 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-def index_by_facet(
-    read: StoreRead[list[ConfigKV]], runs: list[Run], key: str
-) -> dict[Hashable, Run]:
-    """``find_runs(index_by="facet.<key>")``: runs keyed by that facet value (None when a
-    run's facet lacks it); the last run wins on duplicates, as for run attributes."""
+def facet_keys(
+    read: StoreRead[list[ConfigKV]], runs: Sequence[Run], key: str, parameter: str = "index_by"
+) -> list[Hashable]:
+    """Each run's flattened facet value under ``key`` (None when its facet lacks it), in
+    the order of ``runs``: the keys of ``index_by="facet.<key>"`` and RunSet grouping."""
     if not key:
         raise ConfigError(
-            "index_by='facet.' names no facet key.",
-            fix="Pass index_by='facet.<flattened key>', e.g. 'facet.scenario.year'.",
-            parameter="index_by",
+            f"{parameter}='facet.' names no facet key.",
+            fix=f"Pass {parameter}='facet.<flattened key>', e.g. 'facet.scenario.year'.",
+            parameter=parameter,
         )
+    if not runs:
+        return []
     query = ConfigKVQuery(run_ids=tuple(run.id for run in runs), keys=(key,), limit=None)
     rows = read(lambda store: _facets(store).query_config_kv(query))
     # A run's own facet is the one in its model's namespace.
     models = {run.id: run.model_name for run in runs}
     values = {row.run_id: row.value for row in rows if models[row.run_id] == row.namespace}
-    indexed: dict[Hashable, Run] = {}
-    for run in runs:
-        value = values.get(run.id)
-        indexed[_hashable(value)] = run
-    return indexed
+    return [_hashable(values.get(run.id)) for run in runs]
+
+
+def index_by_facet(
+    read: StoreRead[list[ConfigKV]], runs: list[Run], key: str
+) -> dict[Hashable, Run]:
+    """``find_runs(index_by="facet.<key>")``: runs keyed by that facet value (None when a
+    run's facet lacks it); the last run wins on duplicates, as for run attributes."""
+    return dict(zip(facet_keys(read, runs, key), runs, strict=True))
 
 
 def _hashable(value: Any) -> Hashable:

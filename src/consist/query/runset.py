@@ -3,9 +3,12 @@
 Rules:
 
 * A RunSet keeps the order it was built with (``find_runs``: newest first) and never
-  queries again; ``from_query`` is the one place it asks a tracker.
-* Grouping keys are the ``index_by`` forms of ``find_runs`` (a run attribute, or a
-  registered prefix form such as ``facet.<key>`` once config facets provide it).
+  queries runs again; ``from_query`` is the one place it asks a tracker for runs.
+* Grouping keys are the ``index_by`` forms of ``find_runs``: a run attribute, or
+  ``facet.<key>`` (a flattened config-facet value, None when a run's facet lacks it).
+  Facet values are read from the store of the tracker the set came from (one query
+  per ``group_by`` / ``align`` / ``latest``), so a RunSet built from a list of runs
+  without ``facets=`` refuses ``facet.<key>`` with a ConfigError.
 * ``align(other, on=...)`` pairs runs with equal keys. A key held by several runs of
   one side is ambiguous and raises QueryError (narrow the set first, e.g. with
   ``latest(on)``); keys held by one side only are listed in ``only_left`` /
@@ -14,7 +17,7 @@ Rules:
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,6 +39,11 @@ def runs_frame(runs: Sequence[Run]) -> Any:
     return pandas.DataFrame(
         [[getattr(run, name) for name in FRAME_COLUMNS] for run in runs], columns=FRAME_COLUMNS
     )
+
+
+#: Each run's facet value under a flattened key: (key, runs, parameter) -> keys.
+FacetKeys = Callable[[str, Sequence[Run], str], list[Hashable]]
+FACET_PREFIX = "facet."
 
 
 class RunFinder(Protocol):
@@ -105,9 +113,11 @@ class RunSet:
     ...     print(pair.key, pair.changes())  # doctest: +SKIP
     """
 
-    __slots__ = ("_runs", "label")
+    __slots__ = ("_facets", "_runs", "label")
 
-    def __init__(self, runs: Sequence[Run] = (), label: str | None = None) -> None:
+    def __init__(
+        self, runs: Sequence[Run] = (), label: str | None = None, *, facets: FacetKeys | None = None
+    ) -> None:
         if label is not None and not isinstance(label, str):
             raise ConfigError(
                 f"label={label!r} must be a str or None.", fix="Pass label='baseline'.",
@@ -123,6 +133,7 @@ class RunSet:
                 )
         self._runs = tuple(runs)
         self.label = label
+        self._facets = facets
 
     @classmethod
     def from_query(cls, tracker: RunFinder, label: str | None = None, **filters: Any) -> RunSet:
@@ -133,7 +144,8 @@ class RunSet:
                 fix="Drop index_by; use RunSet.group_by(...) or .align(..., on=...).",
                 parameter="index_by",
             )
-        return cls(tracker.find_runs(**filters), label=label)
+        facets = getattr(tracker, "_facet_keys_of_runs", None)
+        return cls(tracker.find_runs(**filters), label=label, facets=facets)
 
     @property
     def runs(self) -> tuple[Run, ...]:
@@ -167,21 +179,21 @@ class RunSet:
             for i, run in enumerate(self._runs)
             if all(keys[name][i] == value for name, value in attributes.items())
         ]
-        return RunSet(kept, self.label)
+        return self._derived(kept)
 
     def group_by(self, by: str) -> dict[Hashable, RunSet]:
         """RunSets by key of ``by``, in order of first appearance; order kept within."""
         groups: dict[Hashable, list[Run]] = {}
-        for key, run in zip(run_keys(self._runs, by, "by"), self._runs, strict=True):
+        for key, run in zip(self._keys(by, "by"), self._runs, strict=True):
             groups.setdefault(key, []).append(run)
-        return {key: RunSet(runs, self.label) for key, runs in groups.items()}
+        return {key: self._derived(runs) for key, runs in groups.items()}
 
     def latest(self, by: str | None = None) -> RunSet:
         """The latest run (highest iteration, then newest) overall, or of each ``by`` key."""
         newest = run_sort_key("latest")
         if by is None:
-            return RunSet([max(self._runs, key=newest)] if self._runs else [], self.label)
-        return RunSet([max(g, key=newest) for g in self.group_by(by).values()], self.label)
+            return self._derived([max(self._runs, key=newest)] if self._runs else [])
+        return self._derived([max(g, key=newest) for g in self.group_by(by).values()])
 
     def align(self, other: RunSet, on: str) -> RunAlignment:
         """Pair this set's runs with ``other``'s by equal ``on`` keys (see the module doc)."""
@@ -203,9 +215,25 @@ class RunSet:
         """The runs as a pandas DataFrame (the columns of ``Tracker.history``)."""
         return runs_frame(self._runs)
 
+    def _derived(self, runs: Sequence[Run]) -> RunSet:
+        return RunSet(runs, self.label, facets=self._facets)
+
+    def _keys(self, by: str, parameter: str) -> list[Hashable]:
+        """Each run's key under ``by``: a run attribute or ``facet.<key>``."""
+        if isinstance(by, str) and by.startswith(FACET_PREFIX):
+            if self._facets is None:
+                raise ConfigError(
+                    f"{parameter}={by!r} needs facet values, and this RunSet was built "
+                    "from a list of runs without a tracker.",
+                    fix="Build it with tracker.run_set(...) (or RunSet.from_query(tracker)).",
+                    parameter=parameter,
+                )
+            return self._facets(by[len(FACET_PREFIX) :], self._runs, parameter)
+        return run_keys(self._runs, by, parameter, also=(FACET_PREFIX + "<key>",))
+
     def _unique(self, on: str, side: str) -> dict[Hashable, Run]:
         by_key: dict[Hashable, Run] = {}
-        for key, run in zip(run_keys(self._runs, on, "on"), self._runs, strict=True):
+        for key, run in zip(self._keys(on, "on"), self._runs, strict=True):
             if key in by_key:
                 name = self.label or side
                 raise QueryError(

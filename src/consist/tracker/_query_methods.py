@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from consist.errors import ConfigError, QueryError
 from consist.model.artifact import Artifact
 from consist.model.decision import CacheDecision
 from consist.model.run import ConsistRecord, Run, RunStatus
-from consist.query.config import index_by_facet
+from consist.query.config import facet_keys, index_by_facet
 from consist.query.runs import build_run_query, check_index_by, index_runs
 from consist.store.base import RunQuery
 from consist.tracker._base import TrackerBase, refuse_unknown_keywords
 
 
 class QueryMethods(TrackerBase):
+    def _facet_keys_of_runs(
+        self, key: str, runs: Sequence[Run], parameter: str = "index_by"
+    ) -> list[Hashable]:
+        """Each run's flattened facet value under ``key`` (RunSet grouping by facet)."""
+        return facet_keys(self._services.sync.read_store, runs, key, parameter)
+
     def _query(self, query: RunQuery) -> list[Run]:
         # The access mode decides whether pending runs are synced first (persist/sync.py).
         return self._services.sync.query_runs(query)

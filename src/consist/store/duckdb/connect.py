@@ -1,9 +1,21 @@
 """Opening the DuckDB file: short sessions, retried while another process holds the lock.
 
 DuckDB allows one process per database file, and a process holding the file open
-read-write locks out every other process, even readers. So no connection is kept
-between operations: each session opens, does its batch in one transaction, and closes.
-Sessions nest within a process (the inner one reuses the open connection).
+read-write locks out every other process, even readers. So write sessions open, do
+their batch in one transaction, and close. Sessions nest within a process (the inner
+one reuses the open connection).
+
+Decision: a read-only connection may be kept between queries (opening costs ~16 ms on a
+100k-run store, the queries a few ms). It is kept only together with the shared gate
+(gate.py), so no Consist writer can change the file under it, and it is let go (closed,
+then the gate released) as soon as any of these holds:
+
+* a writer of any process holds the turnstile: a watcher thread checks every
+  ``WATCH_SECONDS`` (one non-blocking flock), and every query checks before reusing it;
+* no query used it for ``keep_open`` seconds (``KEEP_OPEN_SECONDS`` by default; 0 keeps
+  nothing);
+* this process opens a write session or a SQL engine connection, or the store closes;
+* the file is no longer the one opened (deleted, replaced, resized: one ``stat``).
 
 Two kinds of session: ``session`` opens read-write (creating the file and upgrading
 its schema if needed); ``read_session`` opens read-only, never creates the file (a
@@ -21,6 +33,7 @@ caller can rebuild it from the snapshots.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import threading
@@ -32,12 +45,17 @@ from typing import Any, TypeVar
 
 from consist.errors import StoreError
 from consist.store.base import StoreBusy, StoreCorrupt
-from consist.store.duckdb.gate import gate, gate_path
+from consist.store.duckdb.gate import GateHold, acquire_gate, gate_path
 from consist.store.duckdb.migrate import ensure_schema, read_version, refuse_newer
 from consist.store.duckdb.recover import corrupt_error, is_corruption, set_aside_file
 from consist.store.duckdb.schema import SCHEMA_VERSION
 
 T = TypeVar("T")
+
+#: How long an idle read-only connection (and the shared gate) is kept; 0 keeps none.
+KEEP_OPEN_SECONDS = float(os.environ.get("CONSIST_READ_KEEP_OPEN", "0.5"))
+#: How often a kept connection looks for a waiting writer.
+WATCH_SECONDS = 0.005
 
 
 def _is_lock_error(exc: BaseException) -> bool:
@@ -61,6 +79,9 @@ def _is_being_created(exc: BaseException, db_path: str) -> bool:
 
 
 _live_connectors: weakref.WeakSet[DuckDBConnector] = weakref.WeakSet()
+# Connections a forked child inherited: never used or closed there (DuckDB does not
+# support an instance across fork), only kept from being garbage-collected.
+_inherited: list[Any] = []
 
 
 def _reset_connectors_after_fork() -> None:
@@ -74,13 +95,24 @@ os.register_at_fork(after_in_child=_reset_connectors_after_fork)
 class DuckDBConnector:
     """Hands out one connection per (possibly nested) session."""
 
-    def __init__(self, db_path: str, lock_timeout: float, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        db_path: str,
+        lock_timeout: float,
+        *,
+        read_only: bool = False,
+        keep_open: float = KEEP_OPEN_SECONDS,
+    ) -> None:
         self.db_path = os.path.abspath(db_path)
         self.read_only = read_only
         self._lock_timeout = lock_timeout
+        self._keep_open = keep_open
         self._local = threading.local()
         self._thread_lock = threading.Lock()
         self._created: str | None = None
+        self._kept: _Kept | None = None  # guarded by _thread_lock
+        self._watcher: threading.Thread | None = None
+        self._epochs = itertools.count(1)
         _live_connectors.add(self)
 
     def take_created(self) -> str | None:
@@ -93,6 +125,87 @@ class DuckDBConnector:
         # would leave the child's lock held forever; the child owns no connection yet.
         self._local = threading.local()
         self._thread_lock = threading.Lock()
+        kept, self._kept, self._watcher = self._kept, None, None
+        if kept is not None:
+            _inherited.append(kept.conn)
+            kept.hold.forget_after_fork()
+
+    def read_epoch(self) -> int | None:
+        """Identifies the read-only connection of the current session: equal values mean
+        the same kept connection under a gate held all along, so nothing changed between
+        them. None inside a write session or without a session."""
+        if getattr(self._local, "writable", True) or getattr(self._local, "conn", None) is None:
+            return None
+        epoch: int | None = getattr(self._local, "epoch", None)
+        return epoch
+
+    def release_kept(self) -> None:
+        """Close a kept read-only connection now (before another connection of this
+        process to the file, or when the store closes)."""
+        if getattr(self._local, "conn", None) is not None:
+            return  # inside a session of this thread: it holds the lock; nothing kept
+        if self._thread_lock.acquire(timeout=self._lock_timeout):
+            try:
+                self._drop_kept()
+            finally:
+                self._thread_lock.release()
+
+    def _drop_kept(self) -> None:
+        kept = self._kept
+        if kept is not None:
+            try:
+                kept.conn.close()  # before the gate opens: a writer must find it closed
+            finally:
+                kept.hold.release()
+                self._kept = None
+
+    def _reuse_kept(self) -> _Kept | None:
+        """The kept connection if it may still serve (under _thread_lock)."""
+        kept = self._kept
+        if kept is None:
+            return None
+        if kept.hold.writer_waiting() or _file_id(self.db_path) != kept.file_id:
+            self._drop_kept()
+            return None
+        return kept
+
+    def _refresh_siblings(self, file_id: object) -> None:
+        """Inside one process DuckDB hands a new connection the instance another one
+        holds open: drop other trackers' kept connections to a file since changed."""
+        for other in list(_live_connectors):
+            if other is self or other.db_path != self.db_path or other._kept is None:
+                continue
+            if other._thread_lock.acquire(blocking=False):  # busy: it is reading now
+                try:
+                    if other._kept is not None and other._kept.file_id != file_id:
+                        other._drop_kept()
+                finally:
+                    other._thread_lock.release()
+
+    def _keep(self, conn: Any, hold: GateHold, file_id: object, epoch: int) -> None:
+        self._kept = _Kept(conn, hold, file_id, epoch, time.monotonic())
+        if self._watcher is None or not self._watcher.is_alive():
+            self._watcher = threading.Thread(
+                target=self._watch, name="consist-read-keeper", daemon=True
+            )
+            self._watcher.start()
+
+    def _watch(self) -> None:
+        """Let the kept connection go when a writer waits or it has been idle too long."""
+        while True:
+            time.sleep(WATCH_SECONDS)
+            if not self._thread_lock.acquire(blocking=False):
+                continue  # a session runs; it checks for waiting writers itself
+            try:
+                kept = self._kept
+                if kept is None:
+                    return
+                idle = time.monotonic() - kept.last_used
+                if idle >= self._keep_open or kept.hold.writer_waiting():
+                    self._drop_kept()
+                    return
+            finally:
+                self._thread_lock.release()
 
     @contextmanager
     def session(self, *, blocking: bool = True, timeout: float | None = None) -> Iterator[Any]:
@@ -115,6 +228,8 @@ class DuckDBConnector:
             return
         wait = self._lock_timeout if timeout is None else timeout
         with self._turn(blocking, wait):
+            # This process's own shared gate would keep its exclusive one out.
+            self._drop_kept()
             # Read before the gate creates it: a sidecar means Consist wrote this file.
             ours = os.path.exists(gate_path(self.db_path))
             with self._gate(exclusive=True, blocking=blocking, wait=wait):
@@ -130,17 +245,41 @@ class DuckDBConnector:
             yield existing
             return
         with self._turn(True, self._lock_timeout):
+            kept = self._reuse_kept()
+            if kept is not None:
+                try:
+                    with self._held(kept.conn, writable=False, close=False, epoch=kept.epoch):
+                        yield kept.conn
+                except BaseException:
+                    self._drop_kept()  # _held closed the connection; release the gate
+                    raise
+                kept.last_used = time.monotonic()
+                return
             # With a sidecar, the shared gate below keeps every Consist writer out.
-            gated = os.path.exists(gate_path(self.db_path))
-            with self._gate(exclusive=False, blocking=True, wait=self._lock_timeout):
-                conn = self._open_read(gated=gated)
+            hold = acquire_gate(
+                self.db_path, exclusive=False, blocking=True, timeout=self._lock_timeout
+            )
+            try:
+                file_id = _file_id(self.db_path)
+                self._refresh_siblings(file_id)
+                conn = self._open_read(gated=hold is not None)
                 found = None if conn is None else self._read_version(conn)
                 if conn is not None and found == SCHEMA_VERSION:
-                    with self._held(conn, writable=False):
+                    # Kept only under the gate: an ungated file has no writer to let in.
+                    keep = hold is not None and self._keep_open > 0
+                    epoch = next(self._epochs)
+                    with self._held(conn, writable=False, close=not keep, epoch=epoch):
                         yield conn
+                    if keep:
+                        assert hold is not None
+                        self._keep(conn, hold, file_id, epoch)
+                        hold = None  # the kept connection owns it now
                     return
                 if conn is not None:
                     conn.close()
+            finally:
+                if hold is not None:
+                    hold.release()
             if found is None:
                 # No file, or one created an instant ago without tables yet: nothing to
                 # read. Nested reads see the same, and must not wait for this turn.
@@ -198,22 +337,36 @@ class DuckDBConnector:
         finally:
             self._thread_lock.release()
 
-    def _gate(self, *, exclusive: bool, blocking: bool, wait: float) -> Any:
+    @contextmanager
+    def _gate(self, *, exclusive: bool, blocking: bool, wait: float) -> Iterator[None]:
         if exclusive:
             directory = os.path.dirname(self.db_path)
             if directory:
                 os.makedirs(directory, exist_ok=True)
-        return gate(self.db_path, exclusive=exclusive, blocking=blocking, timeout=wait)
-
-    @contextmanager
-    def _held(self, conn: Any, *, writable: bool) -> Iterator[None]:
-        self._local.conn = conn
-        self._local.writable = writable
+        hold = acquire_gate(self.db_path, exclusive=exclusive, blocking=blocking, timeout=wait)
         try:
             yield
         finally:
+            if hold is not None:
+                hold.release()
+
+    @contextmanager
+    def _held(
+        self, conn: Any, *, writable: bool, close: bool = True, epoch: int | None = None
+    ) -> Iterator[None]:
+        self._local.conn = conn
+        self._local.writable = writable
+        self._local.epoch = epoch
+        try:
+            yield
+        except BaseException:
+            close = True  # a failed query's connection is not kept
+            raise
+        finally:
             self._local.conn = None
-            conn.close()
+            self._local.epoch = None
+            if close:
+                conn.close()
 
     def _open_write_healing(self, blocking: bool, timeout: float, *, ours: bool) -> Any:
         """Open read-write (under the exclusive gate); a corrupt file of ours is moved
@@ -294,6 +447,30 @@ class DuckDBConnector:
                 fix="Check that db_path points to a DuckDB file this user can write.",
                 path=self.db_path,
             ) from exc
+
+
+class _Kept:
+    """A read-only connection kept between queries, with the shared gate it needs."""
+
+    __slots__ = ("conn", "hold", "file_id", "epoch", "last_used")
+
+    def __init__(
+        self, conn: Any, hold: GateHold, file_id: object, epoch: int, last_used: float
+    ) -> None:
+        self.conn = conn
+        self.hold = hold
+        self.file_id = file_id
+        self.epoch = epoch
+        self.last_used = last_used
+
+
+def _file_id(path: str) -> object:
+    """What changes when the database file is deleted, replaced or written."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def call_while_locked(

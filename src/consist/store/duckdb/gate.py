@@ -16,6 +16,12 @@ holds the gate, and a reader passes through the turnstile before it takes the ga
 reader polling in a loop cannot keep a writer out (flock itself is not fair). A
 read-only session never creates the sidecar: without one, no Consist writer has used
 the file, and it proceeds ungated.
+
+A reader may keep the gate (shared) and its connection between queries while idle
+(connect.py); it lets go as soon as it sees a writer holding the turnstile
+(``GateHold.writer_waiting``, one non-blocking flock), so the turnstile still puts
+writers first. A writer that must not block waits ``NON_BLOCKING_GRACE_SECONDS`` for
+such readers before it gives up for now.
 """
 
 from __future__ import annotations
@@ -30,14 +36,51 @@ from contextlib import contextmanager
 from consist.errors import StoreError
 from consist.store.base import StoreBusy
 
+#: How long a writer that must not block (the opportunistic background sync) waits for
+#: readers to let go of the gate once it holds the turnstile, before it tries later.
+NON_BLOCKING_GRACE_SECONDS = 0.1
+
 
 def gate_path(db_path: str) -> str:
     return db_path + ".gate"
 
 
-@contextmanager
-def gate(db_path: str, *, exclusive: bool, blocking: bool, timeout: float) -> Iterator[None]:
-    """Hold the gate of ``db_path`` for the block (see the module docstring)."""
+class GateHold:
+    """The gate, held until :meth:`release` (a reader may keep it between queries)."""
+
+    def __init__(self, fd: int, turn_fd: int, *, exclusive: bool) -> None:
+        self._fd: int | None = fd
+        self._turn_fd = turn_fd
+        self.exclusive = exclusive
+
+    def writer_waiting(self) -> bool:
+        """A writer holds the turnstile: it waits for this (shared) hold to end."""
+        if self._fd is None:
+            return False
+        try:
+            fcntl.flock(self._turn_fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(self._turn_fd, fcntl.LOCK_UN)
+        return False
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.close(fd)  # releases the locks
+            os.close(self._turn_fd)
+
+    def forget_after_fork(self) -> None:
+        """In a forked child: close the inherited descriptors only. The lock belongs to the
+        open file description, which the parent still holds (LOCK_UN would drop it there)."""
+        self.release()
+
+
+def acquire_gate(
+    db_path: str, *, exclusive: bool, blocking: bool, timeout: float
+) -> GateHold | None:
+    """Take the gate of ``db_path``; None for a read of a file Consist never wrote (no
+    sidecar: nothing to wait for)."""
     path = gate_path(db_path)
     turn = path + ".turn"
     try:
@@ -50,26 +93,44 @@ def gate(db_path: str, *, exclusive: bool, blocking: bool, timeout: float) -> It
     except FileNotFoundError:
         if exclusive:
             raise
-        yield  # never written by Consist: nothing to wait for
-        return
+        return None
+    hold = GateHold(fd, turn_fd, exclusive=exclusive)
     try:
         if exclusive:
             # Holding the turnstile stops new readers, so a writer waits only for the
             # readers already in: flock is not fair, and a polling reader would
-            # otherwise starve a writer for as long as it polls.
+            # otherwise starve a writer for as long as it polls. Readers that keep the
+            # gate between queries see the turnstile taken and let go (connect.py).
             _lock(turn_fd, fcntl.LOCK_EX, db_path, blocking, timeout)
-            _lock(fd, fcntl.LOCK_EX, db_path, blocking, timeout)
+            if blocking:
+                _lock(fd, fcntl.LOCK_EX, db_path, blocking, timeout)
+            else:
+                # Not blocking still gives such idle readers a moment to notice.
+                _lock(fd, fcntl.LOCK_EX, db_path, True, NON_BLOCKING_GRACE_SECONDS, busy=True)
         else:
             _lock(turn_fd, fcntl.LOCK_SH, db_path, blocking, timeout)  # pass through
             fcntl.flock(turn_fd, fcntl.LOCK_UN)
             _lock(fd, fcntl.LOCK_SH, db_path, blocking, timeout)
+    except BaseException:
+        hold.release()
+        raise
+    return hold
+
+
+@contextmanager
+def gate(db_path: str, *, exclusive: bool, blocking: bool, timeout: float) -> Iterator[None]:
+    """Hold the gate of ``db_path`` for the block (see the module docstring)."""
+    hold = acquire_gate(db_path, exclusive=exclusive, blocking=blocking, timeout=timeout)
+    try:
         yield
     finally:
-        os.close(fd)  # releases the locks
-        os.close(turn_fd)
+        if hold is not None:
+            hold.release()
 
 
-def _lock(fd: int, mode: int, db_path: str, blocking: bool, timeout: float) -> None:
+def _lock(
+    fd: int, mode: int, db_path: str, blocking: bool, timeout: float, *, busy: bool = False
+) -> None:
     deadline = time.monotonic() + timeout
     delay = 0.001
     while True:
@@ -80,6 +141,8 @@ def _lock(fd: int, mode: int, db_path: str, blocking: bool, timeout: float) -> N
             if not blocking:
                 raise StoreBusy(db_path) from None
             if time.monotonic() > deadline:
+                if busy:
+                    raise StoreBusy(db_path) from None
                 raise StoreError(
                     f"Another Consist process held the DuckDB store {db_path} for {timeout:.0f} s.",
                     fix="Wait for the long operation to end, or raise CONSIST_STORE_LOCK_TIMEOUT.",

@@ -4,8 +4,9 @@ Every value is a bound parameter. Lineage costs a fixed number of statements wha
 the depth, never one per hop; each walk is one recursive query (``WITH RECURSIVE``):
 
 * upstream: the root's row (primary-key lookup); the recursive walk over the narrow
-  ``producer_edges`` table (consumer run -> producer run) from the root's producer;
-  then the links, artifacts and runs of the runs met, by id. DuckDB answers a
+  ``producer_edges`` table (consumer run -> producer run) from the root's producer,
+  joined in the same statement with the links of the runs met; then those runs and
+  the artifacts the walk can reach (the root and the inputs), by id. DuckDB answers a
   recursive join by hashing the joined table once per query, so the walk joins the
   smallest table that can answer it. Edges are a superset (an input names the run
   that produced it), and the exact graph is cut from what was fetched by the same
@@ -138,7 +139,8 @@ WITH RECURSIVE walk(run_id, level) AS (
     FROM walk w JOIN producer_edges e ON e.run_id = w.run_id
     WHERE w.level < ?
 )
-SELECT DISTINCT run_id FROM walk
+SELECT l.run_id, l.direction, l.key, l.artifact_id
+FROM run_artifacts l WHERE l.run_id IN (SELECT run_id FROM walk)
 """
 
 
@@ -160,21 +162,24 @@ def _upstream(
     fetched = _FetchedLinks()
     if max_depth != 0 and root.run_id is not None:
         limit = UNBOUNDED_DEPTH if max_depth is None else max_depth
-        run_ids = [r[0] for r in conn.execute(_PRODUCERS_SQL, [root.run_id, limit]).fetchall()]
-        # The runs met and their links; the exact walk then runs on them in memory.
+        # One statement walks the runs and fetches their links (a hash join against
+        # the few runs met: ~4 ms less than a second statement with an IN list).
+        links = conn.execute(_PRODUCERS_SQL, [root.run_id, limit]).fetchall()
+        run_ids = sorted({row[0] for row in links} | {root.run_id})
+        # The runs met, by id; the exact walk then runs on what was fetched, in memory.
         # Literal IN lists: DuckDB filters the scan with them, where a subquery
         # (IN (SELECT unnest(?))) measured ~5x slower as a hash join.
         rows = conn.execute(
             f"SELECT {RUN_SELECT} FROM runs r WHERE r.id IN ({_marks(run_ids)})", run_ids
         ).fetchall()
         fetched.runs.update((row[0], row_to_run(row)) for row in rows)
-        met = list(fetched.runs)
-        links = conn.execute(
-            "SELECT run_id, direction, key, artifact_id FROM run_artifacts "
-            f"WHERE run_id IN ({_marks(met)})",
-            met,
-        ).fetchall()
-        ids = sorted({row[3] for row in links})
+        links = [row for row in links if row[0] in fetched.runs]
+        # The walk asks for the inputs of the runs met, and for the output links of the
+        # artifacts it reaches (the root and those inputs) to find their producers; other
+        # outputs of the runs met are never reached, so their rows are not fetched.
+        reached = {row[3] for row in links if row[1] == "input"} | {root.id}
+        links = [row for row in links if row[1] == "input" or row[3] in reached]
+        ids = sorted(reached)
         artifacts = {
             artifact.id: artifact
             for artifact in (

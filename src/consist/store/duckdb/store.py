@@ -9,6 +9,11 @@ Given a RejectedRecords sink, ``record_runs`` and ``catch_up`` isolate records
 DuckDB refuses (write.upsert_isolating) and set unreadable journal lines aside.
 ``lineage`` reads the ``consist_generation`` table and why the session created the
 file (connect.py), for persist/sync.py's self-healing.
+
+A read-only connection may be kept between queries under the shared gate (connect.py);
+while the same one serves, no Consist writer can have changed the file, so the answers
+every query's read policy asks first (``lineage``, ``journal_offsets``) are remembered
+for it (``_per_connection``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from consist.store.base import (
 )
 from consist.store.duckdb import facets, read, read_links, write
 from consist.store.duckdb.connect import DuckDBConnector, call_while_locked
+from consist.store.duckdb.gate import gate, gate_path
 from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
 from consist.store.links import ArtifactLink, ArtifactQuery, LineageGraph, LinkQuery
 
@@ -51,6 +57,8 @@ class DuckDBStore:
         self._lock_timeout = lock_timeout
         self._engine: Any = None
         self.db_path = self._connector.db_path
+        self._memo_epoch: int | None = None
+        self._memo: dict[str, Any] = {}
 
     @property
     def location(self) -> str | None:
@@ -137,22 +145,26 @@ class DuckDBStore:
             write.forget_journal_files(conn, pending.remove_consumed(consumed))
             return stored
 
+    def _per_connection(self, name: str, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered while the same kept read-only connection serves."""
+        epoch = self._connector.read_epoch()
+        if epoch is None:
+            return compute()
+        if epoch != self._memo_epoch:
+            self._memo_epoch, self._memo = epoch, {}
+        if name not in self._memo:
+            self._memo[name] = compute()
+        value: T = self._memo[name]
+        return value
+
     def lineage(self) -> StoreLineage:
         created = self._connector.take_created()
         with self._connector.read_session() as conn:
             if conn is None:
                 return StoreLineage(frozenset(), created=created, empty=True)
-            # One query: this runs in every write session and every checked read.
-            rows = conn.execute(
-                "SELECT generation, (SELECT count(*) FROM (SELECT 1 FROM runs LIMIT 1)) "
-                "FROM (SELECT NULL AS generation UNION ALL "
-                "SELECT generation FROM consist_generation)"
-            ).fetchall()
-            return StoreLineage(
-                frozenset(row[0] for row in rows if row[0] is not None),
-                created=created,
-                empty=rows[0][1] == 0,
-            )
+            if created is None:
+                return self._per_connection("lineage", partial(_read_lineage, conn, None))
+            return _read_lineage(conn, created)
 
     def add_generation(self, generation: str) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -166,7 +178,10 @@ class DuckDBStore:
             return nothing if conn is None else query(conn)
 
     def journal_offsets(self) -> dict[str, int]:
-        return self._read(write.read_journal_offsets, {})
+        def read_offsets(conn: Any) -> dict[str, int]:
+            return dict(self._per_connection("offsets", partial(write.read_journal_offsets, conn)))
+
+        return self._read(read_offsets, {})
 
     def get_run(self, run_id: str) -> Run | None:
         return self._read(lambda conn: read.get_run(conn, run_id), None)
@@ -236,15 +251,41 @@ class DuckDBStore:
         if self._engine is None:
             from consist._libs.sqlalchemy import create_duckdb_engine
 
-            retry = partial(call_while_locked, db_path=self.db_path, timeout=self._lock_timeout)
-            self._engine = create_duckdb_engine(self.db_path, retry, read_only=read_only)
+            self._engine = create_duckdb_engine(
+                self.db_path, self._engine_connect, read_only=read_only
+            )
         engine: object = self._engine
         return engine
 
+    def _engine_connect(self, connect: Callable[[], T]) -> T:
+        """An engine connection, opened like a session: this process's kept reader goes
+        first, and the gate is taken for the open, so kept readers elsewhere let go."""
+        self._connector.release_kept()
+        exclusive = not self._connector.read_only
+        if exclusive and not os.path.exists(gate_path(self.db_path)):
+            exclusive = False  # never written by Consist: no gate to take (nor to create)
+        with gate(self.db_path, exclusive=exclusive, blocking=True, timeout=self._lock_timeout):
+            return call_while_locked(connect, db_path=self.db_path, timeout=self._lock_timeout)
+
     def close(self) -> None:
+        self._connector.release_kept()
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+
+def _read_lineage(conn: Any, created: str | None) -> StoreLineage:
+    # One query: this runs in every write session and every checked read.
+    rows = conn.execute(
+        "SELECT generation, (SELECT count(*) FROM (SELECT 1 FROM runs LIMIT 1)) "
+        "FROM (SELECT NULL AS generation UNION ALL "
+        "SELECT generation FROM consist_generation)"
+    ).fetchall()
+    return StoreLineage(
+        frozenset(row[0] for row in rows if row[0] is not None),
+        created=created,
+        empty=rows[0][1] == 0,
+    )
 
 
 def _guess_run_id(line: bytes) -> str | None:
