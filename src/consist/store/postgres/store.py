@@ -34,6 +34,7 @@ from consist.errors import StoreError
 from consist.fs.layout import RunLayout
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
+from consist.model.facet import ConfigFacet, ConfigKV
 from consist.store.base import (
     PendingRecords,
     RecordDecoder,
@@ -41,6 +42,7 @@ from consist.store.base import (
     RunQuery,
     StoreLineage,
 )
+from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
 from consist.store.links import (
     ArtifactLink,
     ArtifactQuery,
@@ -48,7 +50,7 @@ from consist.store.links import (
     LinkQuery,
     walk_lineage,
 )
-from consist.store.postgres import read, read_links, write
+from consist.store.postgres import facets, read, read_links, write
 from consist.store.postgres.connect import PgLink, is_transient, mask
 from consist.store.postgres.locks import AdvisoryLocks
 from consist.store.postgres.schema import ensure_schema
@@ -212,6 +214,19 @@ class PostgresStore:
         # Level by level (read_links.py's docstring says why).
         found = self.query_artifacts(ArtifactQuery(artifact_id=artifact_id, limit=1))
         return walk_lineage(self, found[0], direction, max_depth) if found else None
+
+    # --- facets (store/facets.py states the contract) --------------------------------
+
+    def query_config_kv(self, query: ConfigKVQuery) -> list[ConfigKV]:
+        return self._read(lambda conn: facets.query_config_kv(conn, query))
+
+    def find_runs_by_facet_kv(self, match: FacetMatch) -> list[Run]:
+        return self._read(
+            lambda conn: facets.find_runs_by_facet_kv(conn, match, read.RUN_SELECT, read.row_to_run)
+        )
+
+    def query_facets(self, query: FacetQuery) -> list[ConfigFacet]:
+        return self._read(lambda conn: facets.query_facets(conn, query))
 
     def find_completed(self, signature: str) -> ConsistRecord | None:
         """The completed run of ``signature`` in the store, with its artifacts, or None."""

@@ -1,7 +1,7 @@
 """Upserts into the PostgreSQL store, safe with many writers at once.
 
 A batch of records is one transaction: runs, artifacts, then the runs' links (a
-re-recorded run replaces its links). Rows are upserted with ``INSERT ... ON CONFLICT
+re-recorded run replaces its links), facets, value rows and producer edges (facets.py). Rows are upserted with ``INSERT ... ON CONFLICT
 DO UPDATE`` in key order, so two writers sharing an artifact lock its row in the same
 order and cannot deadlock each other (a deadlock or serialization failure would still
 be retried by connect.PgLink). Statements go out in one pipelined ``executemany``.
@@ -17,13 +17,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from consist._libs.psycopg import psycopg
 from consist.model.run import ConsistRecord
 from consist.store.duckdb.schema import ARTIFACT_COLUMNS, LINK_COLUMNS, RUN_COLUMNS
+from consist.store.postgres.facets import upsert_facets_and_edges
 
 RejectRecord = Callable[[ConsistRecord, str], None]
+
+
+@lru_cache(maxsize=32)
+def _cached_upsert_sql(table: str, columns: tuple[tuple[str, str], ...], key: tuple[str, ...]) -> str:
+    return _upsert_sql(table, dict(columns), key)
 
 
 def _upsert_sql(table: str, columns: dict[str, str], key: tuple[str, ...]) -> str:
@@ -92,6 +99,13 @@ def upsert_records(conn: Any, records: Sequence[ConsistRecord]) -> None:
         cur.execute("DELETE FROM run_artifacts WHERE run_id = ANY(%s)", [sorted(runs)])
         if links:
             cur.executemany(_LINKS_SQL, [links[k] for k in sorted(links)])
+
+        def upsert(
+            table: str, columns: dict[str, str], rows: list[tuple[Any, ...]], key: tuple[str, ...]
+        ) -> None:
+            cur.executemany(_cached_upsert_sql(table, tuple(columns.items()), key), rows)
+
+        upsert_facets_and_edges(records, sorted(runs), upsert, cur)
 
 
 def data_errors() -> tuple[type[BaseException], ...]:
