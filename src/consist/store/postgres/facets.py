@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from consist.model.facet import ConfigFacet, ConfigKV
 from consist.model.run import ConsistRecord, Run
@@ -40,10 +40,23 @@ from consist.store.duckdb.facets import (
 )
 from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
 
-#: (table, columns, rows as tuples in column order, key columns) -> None
-BulkUpsert = Callable[[str, dict[str, str], list[tuple[Any, ...]], tuple[str, ...]], None]
+
+class Statements(Protocol):
+    """Where the statements of a record's transaction are collected (write.Script)."""
+
+    def add(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    def upsert(
+        self,
+        table: str,
+        columns: dict[str, str],
+        rows: Sequence[tuple[Any, ...]],
+        key: tuple[str, ...],
+    ) -> None: ...
+
 
 EDGE_COLUMNS = {"run_id": "VARCHAR", "producer_run_id": "VARCHAR"}
+KV_KEY = ("run_id", "namespace", "key")
 
 FACET_TABLES: tuple[tuple[str, dict[str, str], str], ...] = (
     ("config_facets", FACET_COLUMNS, "id"),
@@ -55,8 +68,7 @@ FACET_TABLES: tuple[tuple[str, dict[str, str], str], ...] = (
 #: Indexes the shared store's lookups need (the DuckDB store scans instead).
 FACET_INDEXES = (
     f"CREATE INDEX IF NOT EXISTS run_config_kv_key_idx ON {KV_TABLE} (key, namespace)",
-    "CREATE INDEX IF NOT EXISTS producer_edges_producer_idx ON producer_edges "
-    "(producer_run_id)",
+    "CREATE INDEX IF NOT EXISTS producer_edges_producer_idx ON producer_edges (producer_run_id)",
 )
 
 #: Edges of links written before producer_edges existed (an upgraded database).
@@ -101,7 +113,7 @@ def _kv_row(kv: ConfigKV, artifact_id: str | None = None) -> tuple[Any, ...]:
 
 
 def upsert_facets_and_edges(
-    records: Sequence[ConsistRecord], run_ids: list[str], upsert: BulkUpsert, conn: Any
+    records: Sequence[ConsistRecord], run_ids: list[str], script: Statements
 ) -> None:
     """Write the facets, value rows and producer edges of ``records`` (the caller's
     transaction; ``run_ids`` sorted). Records without facets or produced inputs cost
@@ -126,17 +138,17 @@ def upsert_facets_and_edges(
             if artifact.producer_signature is not None and producer and producer != run_id:
                 edges.add((run_id, producer))
     # Key order, so concurrent writers lock shared rows in the same order (write.py).
-    for table, columns, found, key in (
-        ("config_facets", FACET_COLUMNS, facets, ("id",)),
-        (KV_TABLE, KV_COLUMNS, rows, ("run_id", "namespace", "key")),
-        (ARTIFACT_KV_TABLE, ARTIFACT_KV_COLUMNS, artifact_rows, ("artifact_id", "namespace", "key")),
-    ):  # fmt: skip
-        if found:
-            upsert(table, columns, [found[k] for k in sorted(found)], key)
+    script.upsert("config_facets", FACET_COLUMNS, [facets[k] for k in sorted(facets)], ("id",))
+    script.upsert(KV_TABLE, KV_COLUMNS, [rows[k] for k in sorted(rows)], KV_KEY)
+    script.upsert(
+        ARTIFACT_KV_TABLE,
+        ARTIFACT_KV_COLUMNS,
+        [artifact_rows[k] for k in sorted(artifact_rows)],
+        ("artifact_id", *KV_KEY[1:]),
+    )
     # A re-recorded run (running -> final) replaces its edges, never accumulates them.
-    conn.execute("DELETE FROM producer_edges WHERE run_id = ANY(%s)", [run_ids])
-    if edges:
-        upsert("producer_edges", EDGE_COLUMNS, sorted(edges), ("run_id", "producer_run_id"))
+    script.add("DELETE FROM producer_edges WHERE run_id = ANY(%s)", [run_ids])
+    script.upsert("producer_edges", EDGE_COLUMNS, sorted(edges), ("run_id", "producer_run_id"))
 
 
 # --- reads ---------------------------------------------------------------------------
