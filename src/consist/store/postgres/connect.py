@@ -98,13 +98,13 @@ class PgLink:
         db_path: str,
         connect_timeout: int,
         retry_seconds: float,
-        idle_seconds: float = IDLE_SECONDS,
+        idle_seconds: float | None = None,
     ) -> None:
         self.url = url
         self.db_path = db_path  # as the user wrote it, password masked
         self._connect_timeout = connect_timeout
         self._retry_seconds = retry_seconds
-        self._idle_seconds = idle_seconds
+        self._idle_seconds = IDLE_SECONDS if idle_seconds is None else idle_seconds
         self._lock = threading.RLock()
         self._conn: Any = None
         self._orphans: list[Any] = []  # a parent's connections, kept unclosed in a child
@@ -133,9 +133,20 @@ class PgLink:
         return conn is not None and not conn.closed
 
     def connect_now(self) -> None:
-        """Open the connection (one attempt), or raise StoreError naming db_path."""
-        with self._lock:
-            self._connection(retry=False)
+        """Open the connection, or raise StoreError naming db_path: one attempt, except
+        that a full server is waited for (module doc)."""
+        began = time.monotonic()
+        delay = 0.05
+        while True:
+            try:
+                with self._lock:
+                    self._connection()
+                return
+            except psycopg().Error as exc:
+                if not server_full(exc) or time.monotonic() - began > SLOT_WAIT_SECONDS:
+                    raise self.error("cannot connect to the PostgreSQL server", exc) from exc
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 2.0)
 
     def pin(self) -> None:
         """Keep the connection open (a signature lock now lives in its session)."""
