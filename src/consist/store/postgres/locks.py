@@ -88,11 +88,7 @@ class AdvisoryLocks:
         try:
             while True:
                 got, found, generation = self._link.run(
-                    lambda conn: (
-                        *self._lock_and_lookup(conn, key, signature),
-                        self._link.generation,
-                    ),
-                    transaction=False,
+                    lambda conn: self._try(conn, key, signature), transaction=False
                 )
                 if got:
                     break
@@ -101,11 +97,17 @@ class AdvisoryLocks:
         except BaseException:
             self._forget(signature)
             raise
-        self._link.pin()
         with self._turns:
             self._held[signature] = generation
             self._prefetched[signature] = found
         return True
+
+    def _try(self, conn: Any, key: int, signature: str) -> tuple[bool, ConsistRecord | None, int]:
+        got, found = self._lock_and_lookup(conn, key, signature)
+        if got:
+            # Pinned under the link's lock: the idle closer can never close it in between.
+            self._link.pin()
+        return got, found, self._link.generation
 
     def take_prefetched(self, signature: str) -> object:
         """The lookup made with the lock (once), or ``_MISSING``."""
