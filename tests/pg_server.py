@@ -37,7 +37,8 @@ def _free_port() -> int:
 
 
 class PgServer:
-    def __init__(self) -> None:
+    def __init__(self, max_connections: int = 200) -> None:
+        self.max_connections = max_connections
         self.root = tempfile.mkdtemp(prefix="consist-pg-")
         self.data = os.path.join(self.root, "data")
         self.port = _free_port()
@@ -60,7 +61,7 @@ class PgServer:
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories="
             f"{self.root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200 -c shared_buffers=32MB"
+            f"-c max_connections={self.max_connections} -c shared_buffers=32MB"
         )
         self._run(_bin("pg_ctl"), "-D", self.data, "-o", options, "-l",
                   os.path.join(self.root, "log"), "-w", "-t", "60", "start")  # fmt: skip

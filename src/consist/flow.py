@@ -367,14 +367,22 @@ def record_progress(services: Services, active: ActiveRun) -> None:
         services.recorder.record_progress(active.record())
 
 
-def would_hit(services: Services, request: RunRequest) -> bool:
+def would_hit(services: Services, request: RunRequest, signature: str | None = None) -> bool:
     """Whether ``request`` is a cache hit right now: identity and lookup only, nothing
-    recorded or locked (``tracker.map`` decides which points to ship with it)."""
+    recorded or locked (``tracker.map`` decides which points to ship with it).
+    ``signature``: the request's, when the caller computed it (run_signature)."""
+    if signature is None:
+        signature = run_signature(services, request)
+    found = lookup_cache(services.completed, signature, request.cache.mode)
+    return found.hit is not None
+
+
+def run_signature(services: Services, request: RunRequest) -> str:
+    """The signature ``request`` would run with (identity only; nothing recorded)."""
     _, _, _, identity = compute_run_identity(
         request,
         digester=services.digester,
         lookup_producer=services.produced.lookup,
         default_code_mode=cast(CodeIdentityMode, services.settings.code_identity),
     )
-    found = lookup_cache(services.completed, identity.signature, request.cache.mode)
-    return found.hit is not None
+    return identity.signature

@@ -1,7 +1,7 @@
-"""One facet contract (store/facets.py) for MemoryStore and DuckDBStore.
+"""One facet contract (store/facets.py) for MemoryStore, DuckDBStore and PostgresStore.
 
 Records with facets are built directly (no Tracker): a failure here is a store bug.
-Every test runs on both stores with the same data and expects the same answer.
+Every test runs on every store with the same data and expects the same answer.
 """
 
 from __future__ import annotations
@@ -18,14 +18,19 @@ from consist.store.duckdb.store import DuckDBStore
 from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery, FacetStore
 from consist.store.memory import MemoryStore
 
-KINDS = ["memory", "duckdb"]
+KINDS = ["memory", "duckdb", "postgres"]
 
 
-def make_store(kind: str, tmp_path: Path):
+def make_store(kind: str, tmp_path: Path, request=None):
     if kind == "memory":
         return MemoryStore()
     layout = RunLayout(tmp_path / "runs")
     layout.ensure()
+    if kind == "postgres":
+        from consist.store.postgres.store import PostgresStore
+
+        url = request.getfixturevalue("pg_url")
+        return PostgresStore(url, layout=layout, connect_timeout=5, retry_seconds=5)
     return DuckDBStore(str(tmp_path / "store.duckdb"), layout=layout, lock_timeout=10)
 
 
@@ -60,7 +65,7 @@ RECORDS = [
 
 @pytest.fixture(params=KINDS)
 def filled(request, tmp_path: Path):
-    store = make_store(request.param, tmp_path)
+    store = make_store(request.param, tmp_path, request)
     store.record_runs(RECORDS)
     return store
 
@@ -167,16 +172,16 @@ def test_replaying_records_changes_nothing(filled) -> None:
     assert len(filled.query_facets(FacetQuery())) == 6
 
 
-def test_identical_facets_are_stored_once(tmp_path: Path) -> None:
+def test_identical_facets_are_stored_once(tmp_path: Path, request) -> None:
     for kind in KINDS:
-        store = make_store(kind, tmp_path / kind)
+        store = make_store(kind, tmp_path / kind, request)
         store.record_runs([record("a", 1, "m", {"k": 1}), record("b", 2, "m", {"k": 1})])
         assert len(store.query_facets(FacetQuery())) == 1
         assert kv(store) == [("a", "k", 1), ("b", "k", 1)]
 
 
-def test_both_stores_agree(tmp_path: Path) -> None:
-    stores = [make_store(kind, tmp_path / kind) for kind in KINDS]
+def test_every_store_agrees(tmp_path: Path, request) -> None:
+    stores = [make_store(kind, tmp_path / kind, request) for kind in KINDS]
     answers = []
     for store in stores:
         store.record_runs(RECORDS)
@@ -196,13 +201,13 @@ def test_both_stores_agree(tmp_path: Path) -> None:
                 ],
             )
         )
-    assert answers[0] == answers[1]
+    assert answers[0] == answers[1] == answers[2]
 
 
-def test_artifact_facets_are_listed_with_run_facets(tmp_path: Path) -> None:
+def test_artifact_facets_are_listed_with_run_facets(tmp_path: Path, request) -> None:
     art = facet("sim", {"rows": 3}, schema_name="TableFacet")
     for kind in KINDS:
-        store = make_store(kind, tmp_path / kind)
+        store = make_store(kind, tmp_path / kind, request)
         rec = record("a", 1, "sim", {"k": 1})
         rec.artifact_facets["art-1"] = art
         store.record_runs([rec])

@@ -11,7 +11,8 @@ Rules (docs/distributed.md):
 * ``client=None`` runs every point here, one after the other.
 * With a ``dask.distributed.Client``, hits are decided here before anything is
   submitted (identity + cache lookup; a cached point is never shipped): they are
-  recorded here as hits. Only misses become tasks. Each task opens (once per worker
+  recorded here as hits. On a PostgreSQL store every point's signature is looked up
+  in one query first, and the hits' records are sent in one message at the end. Only misses become tasks. Each task opens (once per worker
   thread) a Tracker with this tracker's settings, so it records through the same
   store: the workers must see the same ``run_dir`` (a shared file system) and
   ``db_path`` (a PostgreSQL URL for workers on other hosts; a DuckDB file works for
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from typing import Any
 
 from consist import flow
@@ -77,12 +79,23 @@ class MapMethods(TrackerBase):
         distributed()  # a clear MissingDependencyError before any work
         results: list[RunResult | None] = [None] * len(points)
         misses: list[int] = []
-        for index, config in enumerate(points):
-            request = build.request_from_run(dict(call, fn=fn, config=config))
-            if flow.would_hit(self._services, request):
-                results[index] = _run_point(self, fn, config, call)
-            else:
-                misses.append(index)
+        services = self._services
+        requests = [build.request_from_run(dict(call, fn=fn, config=c)) for c in points]
+        signatures = [flow.run_signature(services, request) for request in requests]
+        store = services.store
+        # A shared store answers every point's lookup in one query, and takes the hits'
+        # records in one message (store/postgres/store.py).
+        prefetched = getattr(store, "prefetched", None)
+        batch = getattr(store, "batch", None)
+        with (
+            prefetched(signatures) if prefetched is not None else nullcontext(),
+            batch() if batch is not None else nullcontext(),
+        ):
+            for index, config in enumerate(points):
+                if flow.would_hit(services, requests[index], signatures[index]):
+                    results[index] = _run_point(self, fn, config, call)
+                else:
+                    misses.append(index)
         if misses:
             futures = client.map(
                 _remote_point,

@@ -9,17 +9,32 @@ Why advisory locks and not a lease row: a session-level advisory lock belongs to
 holder's connection, so the server releases it the moment that process dies (kill -9,
 a lost node: when TCP keepalive notices), with no expiry to tune, no heartbeat to
 write and no stale row to clean up. The cost is that the holder keeps its connection
-open while it runs the step; connect.PgLink keeps one connection per process anyway.
+open while it runs the step (connect.PgLink pins it; it closes when idle otherwise).
 
-Waiting polls ``pg_try_advisory_lock`` with backoff (5 ms up to 250 ms) instead of the
-blocking ``pg_advisory_lock``: threads of one process share the one connection, and a
-blocked call would stall every other thread's records. Locks are re-entrant per
-connection, so threads of one process also take turns through an in-process table.
+Round trips of a miss, and how they are saved:
+
+* taking the lock and the cache lookup under it are ONE message
+  (``pg_try_advisory_lock`` then the store's find-completed query, each statement with
+  its own snapshot, so the lookup sees every run committed before the lock was ours);
+  the answer is handed to the store's next ``find_completed`` of that signature
+  (``take_prefetched``), which the spine makes right after ``acquire``;
+* the unlock travels in the message that writes the step's final record, after its
+  COMMIT (``keys_to_release``, write.py), so ``release`` then costs nothing.
+
+Waiting polls with backoff (5 ms up to 250 ms) instead of the blocking
+``pg_advisory_lock``: threads of one process share the one connection, and a blocked
+call would stall every other thread's records. Locks are re-entrant per connection,
+so threads of one process also take turns through an in-process table.
 
 The key is the signature's first 15 hex digits (60 bits, a positive bigint), in the
 advisory-lock space of the store's database; a collision only makes one step wait.
-If the connection is lost while a step runs, its lock is gone with it (logged); the
-worst case is then the step running twice, never a wrong record.
+
+A lost connection (server restart, network cut) takes its locks with it. Each lock
+remembers the connection it was taken on (``PgLink.generation``); a step whose lock
+is found gone when it records its end is still recorded (its outputs are real), and
+the store is asked again whether another run of the signature completed meanwhile:
+if so, a warning names both runs. Either is a valid cache hit, so the outcome is
+sound; the cost is the step having run twice.
 """
 
 from __future__ import annotations
@@ -27,10 +42,18 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from consist.model.run import ConsistRecord, RunStatus
 from consist.store.postgres.connect import PgLink
 
 logger = logging.getLogger("consist")
+
+#: (connection, signature) -> the completed record, sent in the lock's message.
+Prefetch = Callable[[Any, int, str], tuple[bool, ConsistRecord | None]]
+
+_MISSING = object()
 
 
 def lock_key(signature: str) -> int:
@@ -45,9 +68,13 @@ def lock_key(signature: str) -> int:
 class AdvisoryLocks:
     """Per-signature locks held on the process's connection to the store."""
 
-    def __init__(self, link: PgLink) -> None:
+    def __init__(self, link: PgLink, lock_and_lookup: Prefetch) -> None:
         self._link = link
-        self._held: set[str] = set()
+        self._lock_and_lookup = lock_and_lookup
+        self._held: dict[str, int] = {}  # signature -> connection generation it lives on
+        self._released: set[str] = set()  # unlocked by the final record's message
+        self._lost: set[str] = set()
+        self._prefetched: dict[str, ConsistRecord | None] = {}
         self._turns = threading.Condition()
         link.on_reconnect = self._connection_lost
 
@@ -55,40 +82,104 @@ class AdvisoryLocks:
         with self._turns:
             while signature in self._held:
                 self._turns.wait()
-            self._held.add(signature)
+            self._held[signature] = -1  # ours in this process; not yet in the server
         key = lock_key(signature)
         delay = 0.005
         try:
-            while not self._link.run(
-                lambda conn: conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()[0],
-                transaction=False,
-            ):
+            while True:
+                got, found, generation = self._link.run(
+                    lambda conn: self._try(conn, key, signature), transaction=False
+                )
+                if got:
+                    break
                 time.sleep(delay)
                 delay = min(delay * 2, 0.25)
         except BaseException:
             self._forget(signature)
             raise
+        with self._turns:
+            self._held[signature] = generation
+            self._prefetched[signature] = found
         return True
 
+    def _try(self, conn: Any, key: int, signature: str) -> tuple[bool, ConsistRecord | None, int]:
+        got, found = self._lock_and_lookup(conn, key, signature)
+        if got:
+            # Pinned under the link's lock: the idle closer can never close it in between.
+            self._link.pin()
+        return got, found, self._link.generation
+
+    def take_prefetched(self, signature: str) -> object:
+        """The lookup made with the lock (once), or ``_MISSING``."""
+        with self._turns:
+            return self._prefetched.pop(signature, _MISSING)
+
+    def keys_to_release(self, records: Sequence[ConsistRecord]) -> list[int]:
+        """Keys of locks this process holds, on the current connection, for the final
+        records among ``records``: the write unlocks them after its COMMIT."""
+        keys = []
+        with self._turns:
+            for record in records:
+                signature = record.run.signature
+                if record.run.status == RunStatus.RUNNING.value or signature is None:
+                    continue
+                generation = self._held.get(signature)
+                if generation is None or generation < 0:
+                    continue
+                if generation != self._link.generation:
+                    self._lost.add(signature)
+                    continue
+                keys.append(lock_key(signature))
+        return keys
+
+    def released_by_write(self, records: Sequence[ConsistRecord], keys: list[int]) -> None:
+        with self._turns:
+            for record in records:
+                signature = record.run.signature
+                if signature is not None and lock_key(signature) in keys:
+                    self._released.add(signature)
+
+    def lost(self, records: Sequence[ConsistRecord]) -> list[ConsistRecord]:
+        """Final records whose step's lock was found gone (module doc)."""
+        with self._turns:
+            return [
+                r
+                for r in records
+                if r.run.signature in self._lost and r.run.status != RunStatus.RUNNING.value
+            ]
+
     def release(self, signature: str) -> None:
-        key = lock_key(signature)
+        with self._turns:
+            generation = self._held.get(signature)
+            done = signature in self._released or signature in self._lost
         try:
-            self._link.run(
-                lambda conn: conn.execute("SELECT pg_advisory_unlock(%s)", [key]),
-                transaction=False,
-            )
+            if not done and generation == self._link.generation:
+                key = lock_key(signature)
+                self._link.run(
+                    lambda conn: conn.execute("SELECT pg_advisory_unlock(%s)", [key]),
+                    transaction=False,
+                )
         finally:
             self._forget(signature)
+            if generation is not None and generation >= 0:
+                self._link.unpin()
 
     def _forget(self, signature: str) -> None:
         with self._turns:
-            self._held.discard(signature)
+            self._held.pop(signature, None)
+            self._released.discard(signature)
+            self._lost.discard(signature)
+            self._prefetched.pop(signature, None)
             self._turns.notify_all()
 
     def _connection_lost(self) -> None:
-        if self._held:
+        with self._turns:
+            gone = [s for s, generation in self._held.items() if generation >= 0]
+            self._lost.update(gone)
+        if gone:
             logger.warning(
                 "consist: the connection to the PostgreSQL store was lost while %d "
-                "signature lock(s) were held; an identical step elsewhere may run too",
-                len(self._held),
+                "signature lock(s) were held; an identical step elsewhere may run too "
+                "(checked when the step records its end)",
+                len(gone),
             )

@@ -205,6 +205,45 @@ def find_completed(conn: Any, signature: str, layout: RunLayout) -> ConsistRecor
     return _record(conn.execute(_FIND_COMPLETED, [signature]).fetchall(), layout)
 
 
+def find_completed_many(
+    conn: Any, signatures: list[str], layout: RunLayout
+) -> dict[str, ConsistRecord]:
+    """``find_completed`` for many signatures in one query (tracker.map's hit decisions)."""
+    sql = (
+        f"SELECT {RUN_SELECT}, r.config::text, l.direction, {ARTIFACT_SELECT} "
+        "FROM (SELECT DISTINCT ON (signature) * FROM runs WHERE signature = ANY(%s) "
+        "AND status = 'completed' "
+        "ORDER BY signature, cache_hit IS TRUE, created_at DESC NULLS LAST) r "
+        "LEFT JOIN run_artifacts l ON l.run_id = r.id "
+        "LEFT JOIN artifacts a ON a.id = l.artifact_id ORDER BY r.id, l.key"
+    )
+    by_run: dict[str, list[tuple[Any, ...]]] = {}
+    for row in conn.execute(sql, [signatures]).fetchall():
+        by_run.setdefault(row[0], []).append(row)
+    found: dict[str, ConsistRecord] = {}
+    for rows in by_run.values():
+        record = _record(rows, layout)
+        if record is not None and record.run.signature:
+            found[record.run.signature] = record
+    return found
+
+
+def lock_and_find_completed(
+    conn: Any, key: int, signature: str, layout: RunLayout
+) -> tuple[bool, ConsistRecord | None]:
+    """Try the advisory lock ``key``, then look ``signature`` up: one message, two
+    statements, the lookup's snapshot taken after the lock (locks.py)."""
+    from consist._libs.psycopg import psycopg
+
+    with psycopg().ClientCursor(conn) as cur:
+        cur.execute("SELECT pg_try_advisory_lock(%s); " + _FIND_COMPLETED, [key, signature])
+        row = cur.fetchone()
+        got = bool(row and row[0])
+        cur.nextset()
+        rows = cur.fetchall()
+    return got, (_record(rows, layout) if got else None)
+
+
 def get_record(conn: Any, run_id: str, layout: RunLayout) -> ConsistRecord | None:
     """A run with its config and artifacts, as its snapshot would give it (one query)."""
     return _record(conn.execute(_GET_RECORD, [run_id]).fetchall(), layout)

@@ -12,7 +12,10 @@ hot lookups need: ``runs(signature)`` for the cache lookup of a signature this m
 has not seen, and ``run_artifacts(run_id)`` is the primary key's prefix.
 
 Creation is idempotent and safe when many processes start together: the DDL runs under
-a transaction-level advisory lock, after a cheap check of the schema version.
+a transaction-level advisory lock, after a cheap check of the schema version and of the
+newest tables. Upgrades are the same DDL (``IF NOT EXISTS``): a database of an older
+version gets the new tables (facets, version 5; producer_edges, version 6, backfilled
+from its links; store/postgres/facets.py).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from consist.store.duckdb.schema import (
     RUN_COLUMNS,
     SCHEMA_VERSION,
 )
+from consist.store.postgres.facets import EDGE_BACKFILL, FACET_INDEXES, FACET_TABLES
 
 _TYPES = {
     "VARCHAR": 'TEXT COLLATE "C"',
@@ -59,7 +63,14 @@ DDL = (
     "recorded_at TIMESTAMP)",
     "CREATE INDEX IF NOT EXISTS runs_signature_idx ON runs (signature)",
     "CREATE INDEX IF NOT EXISTS runs_created_idx ON runs (created_at)",
+    "CREATE SCHEMA IF NOT EXISTS global_tables",
+    *(_table(name, columns, key) for name, columns, key in FACET_TABLES),
+    *FACET_INDEXES,
 )
+
+# Present in a database at SCHEMA_VERSION (a version-6 database written before the
+# PostgreSQL store had them lacks them: it is completed like an older one).
+_NEWEST = ("global_tables.artifact_kv", "producer_edges")
 
 TABLES = ("runs", "artifacts", "run_artifacts")
 
@@ -70,7 +81,10 @@ def ensure_schema(conn: object) -> bool:
     from consist.errors import StoreError
 
     execute = conn.execute  # type: ignore[attr-defined]
-    found = execute("SELECT to_regclass('consist_schema') IS NOT NULL").fetchone()[0]
+    newest = " AND ".join(f"to_regclass('{name}') IS NOT NULL" for name in _NEWEST)
+    found, complete = execute(
+        f"SELECT to_regclass('consist_schema') IS NOT NULL, {newest}"
+    ).fetchone()
     if found:
         row = execute("SELECT max(version) FROM consist_schema").fetchone()
         version = row[0] if row else None
@@ -80,12 +94,15 @@ def ensure_schema(conn: object) -> bool:
                 f"understands versions up to {SCHEMA_VERSION}.",
                 fix="Upgrade Consist on this machine to the version the other writers use.",
             )
-        if version == SCHEMA_VERSION:
+        if version == SCHEMA_VERSION and complete:
             return False
     execute("SELECT pg_advisory_xact_lock(%s)", [SCHEMA_LOCK_KEY])
     created = not execute("SELECT to_regclass('runs') IS NOT NULL").fetchone()[0]
+    had_edges = execute("SELECT to_regclass('producer_edges') IS NOT NULL").fetchone()[0]
     for statement in DDL:
         execute(statement)
+    if not created and not had_edges:
+        execute(EDGE_BACKFILL)  # links recorded before producer_edges existed
     execute("DELETE FROM consist_schema")
     execute("INSERT INTO consist_schema VALUES (%s)", [SCHEMA_VERSION])
     return bool(created)

@@ -3,9 +3,16 @@
 Contract differences from the DuckDB store, and why:
 
 * Not journaled: the server takes concurrent writers, so each record goes straight in
-  (one short transaction) when the run starts and ends. That is what lets another
+  (one message, one transaction: write.py) when the run ends. That is what lets another
   machine's cache lookup see a run the moment its step ends; the run's JSON snapshot
   is still written first (persist/recorder.py), so the snapshots stay the truth.
+* A *running* record (a step's start, log_* progress) waits up to
+  ``CONSIST_POSTGRES_RUNNING_DELAY`` seconds (default 0.2; 0 sends at once) before it
+  is sent: a step that ends sooner sends only its final record (one round trip less
+  per miss), a longer one is visible as running after that delay (a timer sends it).
+  Any read through this store, and ``close``, send what waits first, so this process
+  always reads its own runs. Records of one run are sent in order under one lock, so
+  a late running record never replaces a final one.
 * ``find_completed`` answers the cache lookup of a signature this machine has not seen
   (cache/index.py asks it after its own files), and ``signature_locks`` gives the
   advisory locks (locks.py) that make one run per signature hold across machines.
@@ -24,7 +31,9 @@ Contract differences from the DuckDB store, and why:
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -33,7 +42,8 @@ from typing import Any, TypeVar
 from consist.errors import StoreError
 from consist.fs.layout import RunLayout
 from consist.model.artifact import Artifact
-from consist.model.run import ConsistRecord, Run
+from consist.model.facet import ConfigFacet, ConfigKV
+from consist.model.run import ConsistRecord, Run, RunStatus
 from consist.store.base import (
     PendingRecords,
     RecordDecoder,
@@ -41,6 +51,7 @@ from consist.store.base import (
     RunQuery,
     StoreLineage,
 )
+from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
 from consist.store.links import (
     ArtifactLink,
     ArtifactQuery,
@@ -48,13 +59,25 @@ from consist.store.links import (
     LinkQuery,
     walk_lineage,
 )
-from consist.store.postgres import read, read_links, write
+from consist.store.postgres import facets, read, read_links, write
 from consist.store.postgres.connect import PgLink, is_transient, mask
 from consist.store.postgres.locks import AdvisoryLocks
 from consist.store.postgres.schema import ensure_schema
 
 T = TypeVar("T")
 logger = logging.getLogger("consist")
+
+RUNNING_DELAY_SECONDS = float(os.environ.get("CONSIST_POSTGRES_RUNNING_DELAY", "0.2"))
+
+_live_stores: weakref.WeakSet[PostgresStore] = weakref.WeakSet()
+
+
+def _reset_stores_after_fork() -> None:
+    for store in list(_live_stores):
+        store._after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_stores_after_fork)
 
 
 class PostgresStore:
@@ -82,7 +105,13 @@ class PostgresStore:
         self._engine: Any = None
         self._locks: AdvisoryLocks | None = None
         self._unsent: dict[str, ConsistRecord] = {}
+        self._deferred: dict[str, ConsistRecord] = {}  # running records not sent yet
+        self._write_lock = threading.RLock()
+        self._flush_timer: threading.Timer | None = None
+        self._batching = 0  # inside batch(): final records without locks wait too
+        self._known: dict[str, ConsistRecord | None] = {}  # prefetch_completed's answers
         self._created: str | None = None
+        _live_stores.add(self)
         # Fail at construction, not at the first run: a bad URL or a server that cannot
         # be reached is a StoreError naming db_path within connect_timeout.
         self._link.connect_now()
@@ -111,25 +140,119 @@ class PostgresStore:
                 path=self.db_path,
             )
 
+    def _after_fork(self) -> None:
+        # The parent's waiting records are the parent's to send (a child sending a stale
+        # running record could replace the parent's final one).
+        self._deferred.clear()
+        self._unsent.clear()
+        self._flush_timer = None
+        self._write_lock = threading.RLock()
+        self._session_lock = threading.RLock()
+
     def record_runs(
         self, records: Sequence[ConsistRecord], *, rejected: RejectedRecords | None = None
     ) -> None:
         self._refuse_write()
-        batch = [*self._unsent.values(), *records] if self._unsent else list(records)
+        with self._write_lock:
+            if records and rejected is None and self._may_wait(records):
+                for record in records:
+                    self._deferred[record.run.id] = record
+                if not self._batching:
+                    self._schedule_flush()
+                return
+            self._write(records, rejected)
+
+    def _may_wait(self, records: Sequence[ConsistRecord]) -> bool:
+        if all(r.run.status == RunStatus.RUNNING.value for r in records):
+            return RUNNING_DELAY_SECONDS > 0 or self._batching > 0
+        # A final record waits only in a batch, and never one whose lock it releases.
+        locks = self._locks
+        return self._batching > 0 and (locks is None or not locks.keys_to_release(records))
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Send the records made inside in one message at the end (tracker.map records
+        a sweep's hits this way); reads inside still see them (they flush first)."""
+        with self._write_lock:
+            self._batching += 1
+        try:
+            yield
+        finally:
+            with self._write_lock:
+                self._batching -= 1
+                if not self._batching and (self._deferred or self._unsent):
+                    self._write([], None)
+
+    @contextmanager
+    def prefetched(self, signatures: Sequence[str]) -> Iterator[None]:
+        """Look many signatures up in one query; inside, the first ``find_completed`` of
+        each is answered from it (tracker.map decides a sweep's hits this way)."""
+        wanted = sorted(set(signatures))
+        if wanted:
+            layout = self._layout
+            found = self._read(lambda conn: read.find_completed_many(conn, wanted, layout))
+            self._known.update((signature, found.get(signature)) for signature in wanted)
+        try:
+            yield
+        finally:
+            for signature in wanted:
+                self._known.pop(signature, None)
+
+    def _schedule_flush(self) -> None:
+        timer = self._flush_timer
+        if timer is not None and timer.is_alive():
+            return
+        timer = threading.Timer(RUNNING_DELAY_SECONDS, self._flush_deferred)
+        timer.daemon = True
+        timer.name = "consist-pg-running"
+        self._flush_timer = timer
+        timer.start()
+
+    def _flush_deferred(self) -> None:
+        try:
+            with self._write_lock:
+                if self._deferred:
+                    self._write([], None)
+        except Exception as exc:  # never surfaces in user code; the final record follows
+            logger.warning("consist: sending running records to %s failed: %s", self.db_path, exc)
+
+    def _write(self, records: Sequence[ConsistRecord], rejected: RejectedRecords | None) -> None:
+        # The last record of a run wins (one per run, in order of arrival).
+        ordered = {r.run.id: r for r in (*self._unsent.values(), *self._deferred.values())}
+        for record in records:
+            ordered.pop(record.run.id, None)
+            ordered[record.run.id] = record
+        batch = list(ordered.values())
+        if not batch:
+            return
+        locks = self._locks
+        released: list[int] = []
+
+        def write_all(conn: Any) -> None:
+            # Decided at each attempt: a retry on a new connection no longer holds the locks.
+            keys = locks.keys_to_release(batch) if locks is not None else []
+            write.upsert_records(conn, batch, keys)
+            released[:] = keys
+
         try:
             if rejected is None:
-                self._link.run(lambda conn: write.upsert_records(conn, batch))
+                self._link.run(write_all, transaction=False)
             else:
 
                 def reject(record: ConsistRecord, reason: str) -> None:
                     rejected.set_aside(record.run.id, reason, "snapshot", None)
 
-                write.upsert_isolating(self._link.run, batch, reject)
+                write.upsert_isolating(
+                    lambda work: self._link.run(work, transaction=False),
+                    batch,
+                    reject,
+                    first=write_all,
+                )
         except StoreError as exc:
             if not _lost_connection(exc):
                 raise
-            for record in records:  # newer lines of a run replace older ones
-                self._unsent[record.run.id] = record
+            self._unsent = ordered
+            self._deferred.clear()
             logger.warning(
                 "consist: %d record(s) wait for the PostgreSQL store %s (their snapshots "
                 "are written): %s",
@@ -139,6 +262,32 @@ class PostgresStore:
             )
             return
         self._unsent.clear()
+        self._deferred.clear()
+        if locks is not None:
+            locks.released_by_write(batch, released)
+            for record in locks.lost(batch):
+                self._warn_if_ran_twice(record)
+
+    def _warn_if_ran_twice(self, record: ConsistRecord) -> None:
+        """A step whose lock was lost: did another run of its signature complete too?"""
+        signature = record.run.signature or ""
+        others = self._read(
+            lambda conn: conn.execute(
+                "SELECT id FROM runs WHERE signature = %s AND status = 'completed' "
+                "AND cache_hit IS NOT TRUE AND id <> %s ORDER BY id",
+                [signature, record.run.id],
+            ).fetchall()
+        )
+        if others:
+            logger.warning(
+                "consist: run %s lost its signature lock (connection to %s lost) and "
+                "signature %s was also executed by %s; both runs are recorded and either "
+                "is a valid cache hit",
+                record.run.id,
+                self.db_path,
+                signature[:12],
+                ", ".join(row[0] for row in others),
+            )
 
     def catch_up(
         self,
@@ -148,8 +297,9 @@ class PostgresStore:
         rejected: RejectedRecords | None = None,
     ) -> int:
         # Records came in directly; this is where held-back ones get another try.
-        if self._unsent:
-            self.record_runs([], rejected=rejected)
+        if self._unsent or self._deferred:
+            with self._write_lock:
+                self._write([], rejected)
         return 0
 
     def lineage(self) -> StoreLineage:
@@ -183,6 +333,8 @@ class PostgresStore:
 
     def _read(self, query: Callable[[Any], T]) -> T:
         # Every read is ONE statement (atomic on its own): no BEGIN/COMMIT round trips.
+        if self._deferred:
+            self._flush_deferred()  # this process reads its own running records
         return self._link.run(query, transaction=False)
 
     def get_run(self, run_id: str) -> Run | None:
@@ -213,8 +365,27 @@ class PostgresStore:
         found = self.query_artifacts(ArtifactQuery(artifact_id=artifact_id, limit=1))
         return walk_lineage(self, found[0], direction, max_depth) if found else None
 
+    # --- facets (store/facets.py states the contract) --------------------------------
+
+    def query_config_kv(self, query: ConfigKVQuery) -> list[ConfigKV]:
+        return self._read(lambda conn: facets.query_config_kv(conn, query))
+
+    def find_runs_by_facet_kv(self, match: FacetMatch) -> list[Run]:
+        return self._read(
+            lambda conn: facets.find_runs_by_facet_kv(conn, match, read.RUN_SELECT, read.row_to_run)
+        )
+
+    def query_facets(self, query: FacetQuery) -> list[ConfigFacet]:
+        return self._read(lambda conn: facets.query_facets(conn, query))
+
     def find_completed(self, signature: str) -> ConsistRecord | None:
         """The completed run of ``signature`` in the store, with its artifacts, or None."""
+        if self._locks is not None:
+            found = self._locks.take_prefetched(signature)  # looked up with the lock
+            if found is None or isinstance(found, ConsistRecord):
+                return found
+        if signature in self._known:  # answered once; a later lookup asks again
+            return self._known.pop(signature, None)
         return self._read(lambda conn: read.find_completed(conn, signature, self._layout))
 
     def get_record(self, run_id: str) -> ConsistRecord | None:
@@ -224,7 +395,13 @@ class PostgresStore:
     def signature_locks(self) -> AdvisoryLocks:
         """Advisory locks on this store's server (one run per signature, every machine)."""
         if self._locks is None:
-            self._locks = AdvisoryLocks(self._link)
+            layout = self._layout
+            self._locks = AdvisoryLocks(
+                self._link,
+                lambda conn, key, signature: read.lock_and_find_completed(
+                    conn, key, signature, layout
+                ),
+            )
         return self._locks
 
     def sql_engine(self) -> object | None:
@@ -237,8 +414,12 @@ class PostgresStore:
         return engine
 
     def close(self) -> None:
-        if self._unsent and not self._read_only:
-            self.record_runs([])
+        timer = self._flush_timer
+        if timer is not None:
+            timer.cancel()
+        if (self._unsent or self._deferred) and not self._read_only:
+            with self._write_lock:
+                self._write([], None)
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

@@ -1,0 +1,236 @@
+"""Config facets and lineage edges in the PostgreSQL store: tables, writes, and the SQL
+twins of store/facets.py.
+
+The tables are the DuckDB store's (store/duckdb/facets.py, schema versions 5 and 6),
+column for column, so the guide's SQL runs unchanged on either store, e.g.
+``SELECT run_id, value_num FROM global_tables.run_config_kv WHERE key = :metric
+ORDER BY value_num DESC LIMIT :k``:
+
+* ``config_facets``: one row per distinct facet (content-addressed id);
+* ``global_tables.run_config_kv`` / ``global_tables.artifact_kv``: one row per
+  flattened leaf of an indexed facet of a run / of an artifact;
+* ``producer_edges``: consumer run -> the run that produced one of its inputs.
+
+Rows are written in the record's transaction (write.py), from the record, so a rebuild
+from the snapshots restores them. ``value_json`` is stored as the exact text the model
+gives (model/facet.json_text), so it reads back byte for byte.
+
+PostgreSQL's ``json`` refuses NaN and Infinity. A facet payload holding a non-finite
+float (a payload is always an object) is stored as a JSON *string* whose content is
+Python's JSON text of the payload; readers decode such a string twice. The value rows
+of those leaves need no trick: ``value_num`` is a double (NaN/Infinity are valid) and
+``value_json`` holds the string "nan"/"inf" (json_text).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+from consist.model.facet import ConfigFacet, ConfigKV
+from consist.model.run import ConsistRecord, Run
+from consist.store.duckdb.facets import (
+    ARTIFACT_KV_COLUMNS,
+    ARTIFACT_KV_TABLE,
+    FACET_COLUMNS,
+    KV_COLUMNS,
+    KV_TABLE,
+)
+from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
+
+
+class Statements(Protocol):
+    """Where the statements of a record's transaction are collected (write.Script)."""
+
+    def add(self, sql: str, params: Sequence[Any] = ()) -> None: ...
+
+    def upsert(
+        self,
+        table: str,
+        columns: dict[str, str],
+        rows: Sequence[tuple[Any, ...]],
+        key: tuple[str, ...],
+    ) -> None: ...
+
+
+EDGE_COLUMNS = {"run_id": "VARCHAR", "producer_run_id": "VARCHAR"}
+KV_KEY = ("run_id", "namespace", "key")
+
+FACET_TABLES: tuple[tuple[str, dict[str, str], str], ...] = (
+    ("config_facets", FACET_COLUMNS, "id"),
+    (KV_TABLE, KV_COLUMNS, "run_id, namespace, key"),
+    (ARTIFACT_KV_TABLE, ARTIFACT_KV_COLUMNS, "artifact_id, namespace, key"),
+    ("producer_edges", EDGE_COLUMNS, "run_id, producer_run_id"),
+)
+
+#: Indexes the shared store's lookups need (the DuckDB store scans instead).
+FACET_INDEXES = (
+    f"CREATE INDEX IF NOT EXISTS run_config_kv_key_idx ON {KV_TABLE} (key, namespace)",
+    "CREATE INDEX IF NOT EXISTS producer_edges_producer_idx ON producer_edges (producer_run_id)",
+)
+
+#: Edges of links written before producer_edges existed (an upgraded database).
+EDGE_BACKFILL = (
+    "INSERT INTO producer_edges SELECT DISTINCT l.run_id, a.run_id FROM run_artifacts l "
+    "JOIN artifacts a ON a.id = l.artifact_id WHERE l.direction = 'input' "
+    "AND a.producer_signature IS NOT NULL AND a.run_id IS NOT NULL AND a.run_id <> l.run_id "
+    "ON CONFLICT DO NOTHING"
+)
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return all(_finite(item) for item in value)
+    return True
+
+
+def payload_text(payload: dict[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=repr)
+    return text if _finite(payload) else json.dumps(text, ensure_ascii=False)
+
+
+def decode_payload(text: str) -> dict[str, Any]:
+    value = json.loads(text)
+    return json.loads(value) if isinstance(value, str) else value  # type: ignore[no-any-return]
+
+
+def _facet_row(facet: ConfigFacet) -> tuple[Any, ...]:
+    version = None if facet.schema_version is None else json.dumps(facet.schema_version)
+    return (facet.id, facet.namespace, facet.schema_name, version, facet.index,
+            payload_text(facet.payload))  # fmt: skip
+
+
+def _kv_row(kv: ConfigKV, artifact_id: str | None = None) -> tuple[Any, ...]:
+    row = (kv.run_id, kv.facet_id, kv.namespace, kv.key, kv.value_type, kv.value_str,
+           kv.value_num, kv.value_bool, kv.value_json)  # fmt: skip
+    return row if artifact_id is None else (artifact_id, *row)
+
+
+def upsert_facets_and_edges(
+    records: Sequence[ConsistRecord], run_ids: list[str], script: Statements
+) -> None:
+    """Write the facets, value rows and producer edges of ``records`` (the caller's
+    transaction; ``run_ids`` sorted). Records without facets or produced inputs cost
+    one DELETE of their (absent) edges."""
+    facets: dict[str, tuple[Any, ...]] = {}
+    rows: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+    artifact_rows: dict[tuple[str, str, str], tuple[Any, ...]] = {}
+    edges: set[tuple[str, str]] = set()
+    for record in records:
+        run_id = record.run.id
+        if record.facet is not None:
+            facets[record.facet.id] = _facet_row(record.facet)
+            for kv in record.facet.rows(run_id):
+                rows[(kv.run_id, kv.namespace, kv.key)] = _kv_row(kv)
+        for artifact_id, facet in record.artifact_facets.items():
+            facets[facet.id] = _facet_row(facet)
+            for kv in facet.rows(run_id):
+                artifact_rows[(artifact_id, kv.namespace, kv.key)] = _kv_row(kv, artifact_id)
+        for artifact in record.inputs:
+            # An input another run produced (a raw input names its reader, or nothing).
+            producer = artifact.run_id
+            if artifact.producer_signature is not None and producer and producer != run_id:
+                edges.add((run_id, producer))
+    # Key order, so concurrent writers lock shared rows in the same order (write.py).
+    script.upsert("config_facets", FACET_COLUMNS, [facets[k] for k in sorted(facets)], ("id",))
+    script.upsert(KV_TABLE, KV_COLUMNS, [rows[k] for k in sorted(rows)], KV_KEY)
+    script.upsert(
+        ARTIFACT_KV_TABLE,
+        ARTIFACT_KV_COLUMNS,
+        [artifact_rows[k] for k in sorted(artifact_rows)],
+        ("artifact_id", *KV_KEY[1:]),
+    )
+    # A re-recorded run (running -> final) replaces its edges, never accumulates them.
+    script.add("DELETE FROM producer_edges WHERE run_id = ANY(%s)", [run_ids])
+    script.upsert("producer_edges", EDGE_COLUMNS, sorted(edges), ("run_id", "producer_run_id"))
+
+
+# --- reads ---------------------------------------------------------------------------
+
+_KV_SELECT = (
+    "run_id, facet_id, namespace, key, value_type, value_str, value_num, value_bool, "
+    "value_json::text"
+)
+
+
+def query_config_kv(conn: Any, query: ConfigKVQuery) -> list[ConfigKV]:
+    where: list[str] = []
+    params: list[Any] = []
+    if query.run_ids is not None:
+        where.append("run_id = ANY(%s)")
+        params.append(list(query.run_ids))
+    if query.namespace is not None:
+        where.append("namespace = %s")
+        params.append(query.namespace)
+    if query.prefix is not None:
+        where.append("starts_with(key, %s)")  # literal: % and _ are data
+        params.append(query.prefix)
+    if query.keys is not None:
+        where.append("key = ANY(%s)")
+        params.append(list(query.keys))
+    sql = f"SELECT {_KV_SELECT} FROM {KV_TABLE}"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY run_id, key"
+    if query.limit is not None:
+        sql += f" LIMIT {int(query.limit)}"
+    return [ConfigKV(*row) for row in conn.execute(sql, params).fetchall()]
+
+
+def find_runs_by_facet_kv(
+    conn: Any, match: FacetMatch, run_select: str, to_run: Callable[[Any], Run]
+) -> list[Run]:
+    where = ["kv.namespace = %s", "kv.key = %s"]
+    params: list[Any] = [match.namespace, match.key]
+    for column in ("value_type", "value_str", "value_num", "value_bool"):
+        value = getattr(match, column)
+        if value is not None:
+            where.append(f"kv.{column} = %s")
+            params.append(float(value) if column == "value_num" else value)
+    sql = (
+        f"SELECT {run_select} FROM runs r WHERE r.id IN "
+        f"(SELECT kv.run_id FROM {KV_TABLE} kv WHERE {' AND '.join(where)}) "
+        "ORDER BY r.created_at DESC NULLS LAST, r.id DESC"
+    )
+    if match.limit is not None:
+        sql += f" LIMIT {int(match.limit)}"
+    return [to_run(row) for row in conn.execute(sql, params).fetchall()]
+
+
+def query_facets(conn: Any, query: FacetQuery) -> list[ConfigFacet]:
+    where: list[str] = []
+    params: list[Any] = []
+    for value, column in (
+        (query.facet_id, "id"),
+        (query.namespace, "namespace"),
+        (query.schema_name, "schema_name"),
+    ):
+        if value is not None:
+            where.append(f"{column} = %s")
+            params.append(value)
+    sql = (
+        "SELECT id, namespace, schema_name, schema_version::text, facet_index, payload::text "
+        "FROM config_facets"
+    )
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY namespace, id"
+    if query.limit is not None:
+        sql += f" LIMIT {int(query.limit)}"
+    return [
+        ConfigFacet(
+            id=row[0],
+            namespace=row[1],
+            schema_name=row[2],
+            schema_version=json.loads(row[3]) if row[3] is not None else None,
+            index=bool(row[4]),
+            payload=decode_payload(row[5]),
+        )
+        for row in conn.execute(sql, params).fetchall()
+    ]
