@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -55,6 +55,8 @@ class RunMethods(TrackerBase):
         config_plan_ingest: bool = True,
         config_plan_profile_schema: bool = False,
         inputs: InputRefs | None = None,
+        input_keys: Iterable[str] | str | None = None,
+        optional_input_keys: Iterable[str] | str | None = None,
         depends_on: InputRefs | None = None,
         tags: list[str] | None = None,
         facet: object = None,
@@ -153,6 +155,8 @@ class RunMethods(TrackerBase):
         config_plan_ingest: bool = True,
         config_plan_profile_schema: bool = False,
         inputs: InputRefs | None = None,
+        input_keys: Iterable[str] | str | None = None,
+        optional_input_keys: Iterable[str] | str | None = None,
         depends_on: InputRefs | None = None,
         tags: list[str] | None = None,
         facet: object = None,
