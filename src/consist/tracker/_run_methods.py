@@ -94,6 +94,8 @@ class RunMethods(TrackerBase):
         values the plan selects in the run's facet.
         ``execution_options=ExecutionOptions(executor="container", container={...})``
         runs an image instead of ``fn``.
+        ``input_keys`` / ``optional_input_keys`` (deprecated) name coupler keys and are
+        only read by a scenario step (``sc.run``); here they raise ConfigError.
 
         Returns
         -------
@@ -189,6 +191,8 @@ class RunMethods(TrackerBase):
         before. ``output_paths`` (relative paths resolve against the working directory)
         are logged when the block exits. Without ``fn``, code identity comes from the
         file containing the ``with`` statement.
+        ``input_keys`` / ``optional_input_keys`` (deprecated) are only read by
+        ``sc.trace`` in a scenario (docs/scenarios.md).
 
         Examples
         --------
