@@ -47,11 +47,29 @@ def hydrate_outputs(
     digester: FileDigester,
 ) -> dict[str, str]:
     """Copy a hit's outputs as ``hydration`` asks; return key -> portable URI of each copy."""
+    targets = hydration_targets(hydration, cached, output_paths, artifact_dir)
+    copied: dict[str, str] = {}
+    for key, target in targets.items():
+        if copy_cached(cached[key], target, copies, digester):
+            copied[key] = layout.to_uri(target)
+    return copied
+
+
+def hydration_targets(
+    hydration: Hydration | None,
+    cached: Mapping[str, Artifact],
+    output_paths: Mapping[str, Any] | None,
+    artifact_dir: str,
+    *,
+    warn: bool = True,
+) -> dict[str, str]:
+    """Key -> absolute path each cached output goes to under ``hydration`` (no I/O)."""
     targets: dict[str, str] = {}
     if hydration is Hydration.OUTPUTS_REQUESTED:
         for key, ref in (output_paths or {}).items():
             if key not in cached:
-                _warn(f"cache_hydration: the cached run has no output {key!r} to copy")
+                if warn:
+                    _warn(f"cache_hydration: the cached run has no output {key!r} to copy")
                 continue
             target = ref.path if isinstance(ref, Artifact) else ref
             targets[key] = os.path.abspath(os.fspath(target))
@@ -64,14 +82,12 @@ def hydrate_outputs(
             name = os.path.basename(artifact.uri.rstrip("/")) or key
             part = name if names[name] == 1 else f"{key}__{name}"
             targets[key] = join_inside(artifact_dir, part, "key")
-    copied: dict[str, str] = {}
-    for key, target in targets.items():
-        if _copy_one(cached[key], target, copies, digester):
-            copied[key] = layout.to_uri(target)
-    return copied
+    return targets
 
 
-def _copy_one(artifact: Artifact, target: str, copies: CopyIndex, digester: FileDigester) -> bool:
+def copy_cached(artifact: Artifact, target: str, copies: CopyIndex, digester: FileDigester) -> bool:
+    """Put ``artifact``'s bytes at ``target`` (a no-op when they are there); False, with a
+    warning, when neither the file nor a recorded copy of it exists."""
     source = artifact.abs_path or artifact.uri
     if os.path.abspath(source) == target:
         return True

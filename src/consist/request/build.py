@@ -44,6 +44,7 @@ from consist.options import (
     ValidateMode,
 )
 from consist.request.facet import build_facet
+from consist.request.input_keys import refuse_outside_scenario
 from consist.request.spec import (
     BEGIN_RUN_FIELDS,
     CacheSpec,
@@ -216,6 +217,9 @@ def _build(
     container: Any = None,
 ) -> RunRequest:
     step = {key: call.get(key) for key in _STEP_KEYWORDS}
+    if step["input_keys"] is not None or step["optional_input_keys"] is not None:
+        where = "tracker.run" if style is ExecutionStyle.FUNCTION else "tracker.trace"
+        refuse_outside_scenario(step, where)  # a scenario step has resolved them already
     name, model, run_id = _names(fn, call.get("name"), step["model"], step["run_id"])
     plan, identity_inputs, plan_meta = _adapter_plan(step["adapter"], step["identity_inputs"])
     output_paths = _typed(step["output_paths"], Mapping, "output_paths", "a mapping of key -> path")

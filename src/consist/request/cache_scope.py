@@ -1,9 +1,10 @@
 """ActiveRunCacheOptions: the cache options in force inside the active run.
 
-A run's cache options are fixed in its request; code running *inside* the run (helper
-functions that log, load or hydrate artifacts) reads them from the ActiveRun instead, so
-``suspend_cache_options()`` can give a helper the defaults for a while and
-``restore_cache_options()`` give the caller's back. The run's own identity, cache
+A run's cache options are fixed in its request; code running *inside* the run reads
+them from the ActiveRun instead (``cached_artifacts`` / ``cached_output`` validate and
+hydrate a hit's outputs under them: cache/in_run.py), so ``suspend_cache_options()`` can
+give a helper the defaults for a while and ``restore_cache_options()`` give the
+caller's back. The run's own identity, cache
 decision and persistence (``readonly`` writes nothing) were settled at begin and never
 change with them.
 """

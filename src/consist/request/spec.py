@@ -15,7 +15,7 @@ so no layer below re-checks a string.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypedDict
@@ -52,6 +52,8 @@ class StepKwargs(TypedDict, total=False):
     config_plan_ingest: bool
     config_plan_profile_schema: bool
     inputs: InputRefs | None
+    input_keys: Iterable[str] | str | None  # deprecated: request/input_keys.py
+    optional_input_keys: Iterable[str] | str | None  # deprecated
     depends_on: InputRefs | None
     tags: list[str] | None
     facet: object

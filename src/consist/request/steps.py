@@ -31,6 +31,7 @@ from consist.errors import ConfigError, UnknownKeywordError
 from consist.model.limits import validate_name, validate_optional_int, validate_tags
 from consist.options import CacheOptions, ExecutionOptions, OutputPolicyOptions
 from consist.request.build import RUN_KEYWORDS, check_keywords
+from consist.request.input_keys import PARAMETERS, parse_keys
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -206,6 +207,8 @@ def _checked_defaults(defaults: Mapping[str, Any]) -> dict[str, Any]:
     validate_tags(defaults.get("tags"))
     for key in ("year", "iteration"):
         validate_optional_int(defaults.get(key), key)
+    for key in PARAMETERS:  # deprecated coupler keys: read when a scenario runs the step
+        parse_keys(defaults.get(key), key)
     outputs = defaults.get("outputs")
     if outputs is not None:
         _check_outputs(outputs)

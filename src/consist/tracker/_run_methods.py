@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
@@ -55,6 +55,8 @@ class RunMethods(TrackerBase):
         config_plan_ingest: bool = True,
         config_plan_profile_schema: bool = False,
         inputs: InputRefs | None = None,
+        input_keys: Iterable[str] | str | None = None,
+        optional_input_keys: Iterable[str] | str | None = None,
         depends_on: InputRefs | None = None,
         tags: list[str] | None = None,
         facet: object = None,
@@ -92,6 +94,8 @@ class RunMethods(TrackerBase):
         values the plan selects in the run's facet.
         ``execution_options=ExecutionOptions(executor="container", container={...})``
         runs an image instead of ``fn``.
+        ``input_keys`` / ``optional_input_keys`` (deprecated) name coupler keys and are
+        only read by a scenario step (``sc.run``); here they raise ConfigError.
 
         Returns
         -------
@@ -153,6 +157,8 @@ class RunMethods(TrackerBase):
         config_plan_ingest: bool = True,
         config_plan_profile_schema: bool = False,
         inputs: InputRefs | None = None,
+        input_keys: Iterable[str] | str | None = None,
+        optional_input_keys: Iterable[str] | str | None = None,
         depends_on: InputRefs | None = None,
         tags: list[str] | None = None,
         facet: object = None,
@@ -185,6 +191,8 @@ class RunMethods(TrackerBase):
         before. ``output_paths`` (relative paths resolve against the working directory)
         are logged when the block exits. Without ``fn``, code identity comes from the
         file containing the ``with`` statement.
+        ``input_keys`` / ``optional_input_keys`` (deprecated) are only read by
+        ``sc.trace`` in a scenario (docs/scenarios.md).
 
         Examples
         --------

@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from consist.cache.in_run import cached_outputs
 from consist.errors import ConfigError, invalid_option
+from consist.flow import ActiveRun
 from consist.model.artifact import Artifact
 from consist.request import steps
 from consist.request.cache_scope import ActiveRunCacheOptions
@@ -96,8 +98,11 @@ class ScenarioMethods(TrackerBase):
     def cached_artifacts(self, direction: str = "output") -> dict[str, Artifact]:
         """Artifacts of the active run's cache hit, by key (empty when it is not a hit).
 
-        ``direction="output"``: the cached outputs as this run holds them (hydrated);
-        ``"input"``: the inputs the reused run recorded.
+        ``direction="output"``: the cached outputs, checked and hydrated as the in-run
+        cache options say (the run's ``validate_cached_outputs`` / ``cache_hydration``,
+        or the defaults after :meth:`suspend_cache_options`; cache/in_run.py); one that
+        fails validation is left out with a warning. ``"input"``: the inputs the reused
+        run recorded.
 
         Raises
         ------
@@ -107,27 +112,45 @@ class ScenarioMethods(TrackerBase):
         if direction not in ("output", "input"):
             raise invalid_option("direction", direction, ["output", "input"])
         active = self._require_active("cached_artifacts")
-        reused = active.reused
-        if reused is None:
-            return {}
         if direction == "input":
-            return {artifact.key: artifact for artifact in reused.inputs}
-        keys = {artifact.key for artifact in reused.outputs}
-        return {key: a for key, a in active.outputs.items() if key in keys}
+            reused = active.reused
+            return {} if reused is None else {a.key: a for a in reused.inputs}
+        return self._cached_outputs(active, None)
 
     def cached_output(self, key: str | None = None) -> Artifact | None:
-        """One cached output of the active run: ``key``'s, or the first; None if not a hit."""
-        found = self.cached_artifacts("output")
+        """One cached output of the active run: ``key``'s, or the first; None if not a hit,
+        absent, or failing the in-run validation (see :meth:`cached_artifacts`)."""
+        active = self._require_active("cached_output")
+        found = self._cached_outputs(active, None if key is None else (key,))
         if key is None:
             return next(iter(found.values()), None)
         return found.get(key)
+
+    def _cached_outputs(
+        self, active: ActiveRun, keys: tuple[str, ...] | None
+    ) -> dict[str, Artifact]:
+        reused = active.reused
+        if reused is None:
+            return {}
+        services = self._services
+        return cached_outputs(
+            reused.outputs,
+            active.cache_scope,
+            keys=keys,
+            output_paths=active.request.output.paths,
+            artifact_dir=active.capture.artifact_dir,
+            copies=services.copies,
+            digester=services.digester,
+        )
 
     def suspend_cache_options(self) -> ActiveRunCacheOptions:
         """Reset the active run's in-run cache options to defaults; return the previous.
 
         For helper functions that want default cache behaviour without changing the
-        caller's; pair with :meth:`restore_cache_options`. The run's own identity, cache
-        decision and persistence were settled when it began and do not change.
+        caller's; pair with :meth:`restore_cache_options`. :meth:`cached_artifacts` and
+        :meth:`cached_output` validate and hydrate under the options in force. The run's
+        own identity, cache decision and persistence were settled when it began and do
+        not change.
         """
         active = self._require_active("suspend_cache_options")
         previous = active.cache_scope

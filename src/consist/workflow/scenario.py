@@ -29,7 +29,7 @@ from consist.identity.code import caller_file
 from consist.model.limits import validate_optional_int
 from consist.model.run import Run, RunPhase, RunResult, RunStatus
 from consist.options import Hydration
-from consist.request import build, steps
+from consist.request import build, input_keys, steps
 from consist.services import Services
 from consist.workflow.coupler import Coupler
 
@@ -157,6 +157,7 @@ class ScenarioContext:
         )
         call.pop("name_template", None)
         call["parent_run_id"] = self._parent(call.get("parent_run_id"))
+        call = self._coupled(call)
         result = self._tracker.run(**call)
         self._stepped(result.run, result.outputs)
         return result
@@ -176,6 +177,7 @@ class ScenarioContext:
             build.check_keywords(kwargs, build.TRACE_KEYWORDS, "ScenarioContext.trace")
         call = steps.apply_defaults(kwargs, self._step_layer(), grouped=False)
         call["parent_run_id"] = self._parent(call.get("parent_run_id"))
+        call = self._coupled(call)
         return _StepTrace(self, self._tracker.trace(name, **call))
 
     def step(self, name: str, **kwargs: Unpack[TraceKwargs]) -> _StepTrace:
@@ -207,6 +209,12 @@ class ScenarioContext:
                 parameter="parent_run_id",
             )
         return self.run_id
+
+    def _coupled(self, call: dict[str, Any]) -> dict[str, Any]:
+        """Deprecated ``input_keys`` / ``optional_input_keys`` read from the coupler."""
+        if call.get("input_keys") is None and call.get("optional_input_keys") is None:
+            return call  # (define_step defaults were merged into call already)
+        return input_keys.coupled_inputs(call, dict(self.coupler.items()), self.name)
 
     def _stepped(self, run: Run, outputs: Mapping[str, Any]) -> None:
         self._steps.append(run)

@@ -24,10 +24,7 @@ REFERENCE = HERE.parents[2].parent / "shared" / "spec" / "tracker-api-reference.
 
 # Reference parameters that later issues bring, each with the issue that owns it. A
 # parameter leaves this table in the change that implements it.
-NOT_YET = {
-    "input_keys": "deprecated alias, with define_step (#12)",
-    "optional_input_keys": "deprecated alias, with define_step (#12)",
-}
+NOT_YET: dict[str, str] = {}
 # Documented extensions beyond the reference (docs/runs.md).
 EXTENSIONS = {
     "trace": {"stage", "phase"},  # run takes them; trace mirrors run
