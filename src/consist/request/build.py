@@ -295,6 +295,8 @@ def _adapter_plan(adapter: object, identity_inputs: Any) -> tuple[Any, Any, dict
 
 def _facet(step: Mapping[str, Any], model: str, plan: ConfigPlan | None) -> ConfigFacet | None:
     """The run's facet (``facet=`` / ``facet_from=``), with a plan's ``facet_spec`` values."""
+    if plan is None and all(step[key] is None for key in _FACET_KEYWORDS):
+        return None  # the common call: nothing to build or check
     facet = build_facet(
         namespace=model,
         config=step["config"],
@@ -306,6 +308,9 @@ def _facet(step: Mapping[str, Any], model: str, plan: ConfigPlan | None) -> Conf
     if plan is None or plan.facet is None:
         return facet
     return merge_plan_facet(facet, plan, model)
+
+
+_FACET_KEYWORDS = ("facet", "facet_from", "facet_schema_version", "facet_index")
 
 
 def _flag(value: object, default: bool, parameter: str) -> bool:
