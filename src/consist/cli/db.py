@@ -5,6 +5,12 @@ running sweep) and exits 1 when the store has missing, extra, mismatched or unre
 entries (runs pending in journals are no fault). ``db rebuild`` re-imports every
 snapshot (``Tracker.rebuild_store``), the one command that opens the store for writing.
 Both draw a progress bar when stderr is a terminal.
+
+``db copy SRC DEST`` copies every run (config, artifacts, facets) of one store into
+another: each a DuckDB file or a ``postgresql://`` URL (``maintenance.copy_store``,
+verified by counts). ``SRC`` is only read; rows already in ``DEST`` with the same run
+id are replaced, others kept. ``--run-dir`` is the run_dir both stores belong to
+(artifact URIs are relative to it); it is not written.
 """
 
 from __future__ import annotations
@@ -64,6 +70,29 @@ def rebuild(ctx: typer.Context) -> None:
         imported = tracker.rebuild_store(progress=update)
         where = tracker.db_path
     print_text(f"Rebuilt {where} from {imported} snapshot(s).")
+
+
+@app.command("copy")
+def copy(
+    ctx: typer.Context,
+    src: Annotated[str, typer.Argument(help="The store to read: a DuckDB file or a URL.")],
+    dest: Annotated[
+        str, typer.Argument(help="The store to write: a DuckDB file or a postgresql:// URL.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Copy every run of the store SRC into the store DEST, verified by counts."""
+    from consist.maintenance.copy import copy_store  # the stores' drivers only when used
+
+    report = copy_store(src, dest, run_dir=location(ctx).run_dir)
+    if as_json:
+        print_json({"src": src, "dest": dest, **report.to_dict()})
+        return
+    print_text(
+        f"Copied {report.runs} run(s), {report.artifact_links} artifact link(s), "
+        f"{report.facets} facet(s) and {report.config_kv} facet value row(s) "
+        f"from {src} to {dest}; {dest} now holds {report.dest_runs} run(s)."
+    )
 
 
 def register(root: typer.Typer) -> None:

@@ -12,8 +12,10 @@ Rules (docs/distributed.md):
 * With a ``dask.distributed.Client``, hits are decided here before anything is
   submitted (identity + cache lookup; a cached point is never shipped): they are
   recorded here as hits. On a PostgreSQL store every point's signature is looked up
-  in one query first, and the hits' records are sent in one message at the end. Only misses become tasks. Each task opens (once per worker
-  thread) a Tracker with this tracker's settings, so it records through the same
+  in one query first, and the hits' records are sent in one message at the end.
+  Only misses become tasks, each with its signature (the worker skips the lookup the
+  driver just made; the one under the signature's lock still asks). Each task opens
+  (once per worker thread) a Tracker with this tracker's settings, so it records through the same
   store: the workers must see the same ``run_dir`` (a shared file system) and
   ``db_path`` (a PostgreSQL URL for workers on other hosts; a DuckDB file works for
   workers on this host). Identical points submitted at once run once (signature locks).
@@ -100,6 +102,7 @@ class MapMethods(TrackerBase):
             futures = client.map(
                 _remote_point,
                 [points[index] for index in misses],
+                [signatures[index] for index in misses],
                 settings=self._settings,
                 tracker_type=type(self),
                 fn=fn,
@@ -130,16 +133,21 @@ _workers = threading.local()
 
 def _remote_point(
     config: Any,
+    signature: str,
     *,
     settings: TrackerConfig,
     tracker_type: Callable[..., Any],
     fn: Callable[..., Any],
     call: dict[str, Any],
 ) -> RunResult:
-    """A Dask task: one point, recorded by this worker thread's tracker."""
+    """A Dask task: one point, recorded by this worker thread's tracker. ``signature``
+    is the point's, which the driver just looked up and found missing: a shared store
+    skips that lookup (the one under the signature's lock still asks)."""
     trackers: dict[TrackerConfig, Any] = getattr(_workers, "trackers", None) or {}
     _workers.trackers = trackers
     tracker = trackers.get(settings)
     if tracker is None:
         tracker = trackers[settings] = tracker_type(config=settings)
-    return _run_point(tracker, fn, config, call)
+    assumed = getattr(tracker._services.store, "assumed_missing", None)
+    with assumed([signature]) if assumed is not None else nullcontext():
+        return _run_point(tracker, fn, config, call)

@@ -169,6 +169,53 @@ def find_runs_by_facet_kv(
     return [to_run(row) for row in conn.execute(sql, params).fetchall()]
 
 
+def record_facets_sql(version: str, payload: str, param: str) -> str:
+    # One statement: the run's indexed facet (linked by its value rows), then its artifacts'.
+    columns = f"f.id, f.namespace, f.schema_name, {version}, f.facet_index, {payload}"
+    return (
+        f"SELECT NULL, {columns} FROM config_facets f WHERE f.id IN "
+        f"(SELECT facet_id FROM {KV_TABLE} WHERE run_id = {param}) "
+        f"UNION ALL SELECT a.artifact_id, {columns} FROM (SELECT DISTINCT artifact_id, "
+        f"facet_id FROM {ARTIFACT_KV_TABLE} WHERE run_id = {param}) a "
+        "JOIN config_facets f ON f.id = a.facet_id ORDER BY 1 NULLS FIRST, 2"
+    )
+
+
+_RECORD_FACETS = record_facets_sql(
+    "CAST(f.schema_version AS VARCHAR)", "CAST(f.payload AS VARCHAR)", "$1"
+)
+
+RecordFacets = tuple[ConfigFacet | None, dict[str, ConfigFacet]]
+
+
+def facets_of_rows(rows: Iterable[tuple[Any, ...]], decode: Callable[[str], Any]) -> RecordFacets:
+    """(run facet, artifact facets by id) from ``record_facets_sql`` rows. A run has
+    one config facet; should rows of several link to it, the first by id is kept."""
+    run_facet: ConfigFacet | None = None
+    by_artifact: dict[str, ConfigFacet] = {}
+    for row in rows:
+        facet = ConfigFacet(
+            id=row[1],
+            namespace=row[2],
+            schema_name=row[3],
+            schema_version=json.loads(row[4]) if row[4] is not None else None,
+            index=bool(row[5]),
+            payload=decode(row[6]),
+        )
+        if row[0] is None:
+            run_facet = run_facet or facet
+        else:
+            by_artifact.setdefault(row[0], facet)
+    return run_facet, by_artifact
+
+
+def record_facets(conn: Any, run_id: str) -> RecordFacets:
+    """The indexed facets of a run and of the artifacts it logged (``get_record``).
+    An unindexed facet has no value rows, so nothing links it to its run: the run's
+    snapshot alone holds it."""
+    return facets_of_rows(conn.execute(_RECORD_FACETS, [run_id]).fetchall(), json.loads)
+
+
 def query_facets(conn: Any, query: FacetQuery) -> list[ConfigFacet]:
     where: list[str] = []
     params: list[Any] = []

@@ -223,7 +223,11 @@ class DuckDBStore:
             if run is None:
                 return None
             inputs, outputs = read.get_run_artifacts(conn, run_id, self._layout)
-            return ConsistRecord(run, read.get_config(conn, run_id), inputs, outputs)
+            run_facet, artifact_facets = facets.record_facets(conn, run_id)
+            config = read.get_config(conn, run_id)
+            return ConsistRecord(
+                run, config, inputs, outputs, facet=run_facet, artifact_facets=artifact_facets
+            )
 
         return self._read(fetch, None)
 

@@ -37,6 +37,9 @@ from consist.store.duckdb.facets import (
     FACET_COLUMNS,
     KV_COLUMNS,
     KV_TABLE,
+    RecordFacets,
+    facets_of_rows,
+    record_facets_sql,
 )
 from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
 
@@ -201,6 +204,16 @@ def find_runs_by_facet_kv(
     if match.limit is not None:
         sql += f" LIMIT {int(match.limit)}"
     return [to_run(row) for row in conn.execute(sql, params).fetchall()]
+
+
+_RECORD_FACETS = record_facets_sql("f.schema_version::text", "f.payload::text", "%(run)s")
+
+
+def record_facets(conn: Any, run_id: str) -> RecordFacets:
+    """The indexed facets of a run and of the artifacts it logged (``get_record``; the
+    DuckDB twin says why an unindexed facet is not among them)."""
+    rows = conn.execute(_RECORD_FACETS, {"run": run_id}).fetchall()
+    return facets_of_rows(rows, decode_payload)
 
 
 def query_facets(conn: Any, query: FacetQuery) -> list[ConfigFacet]:

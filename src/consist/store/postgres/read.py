@@ -24,6 +24,7 @@ from consist.fs.layout import RunLayout
 from consist.model.artifact import ARTIFACT_FIELDS, Artifact
 from consist.model.run import RUN_FIELDS, ConsistRecord, Run
 from consist.store.base import EQUALITY_FILTERS, RunQuery, metadata_kind, metadata_matches
+from consist.store.postgres.facets import record_facets
 
 _TIMESTAMP_FIELDS = frozenset({"created_at", "started_at", "ended_at"})
 _JSON_FIELDS = frozenset({"meta", "cache_decision", "owner"})
@@ -245,8 +246,11 @@ def lock_and_find_completed(
 
 
 def get_record(conn: Any, run_id: str, layout: RunLayout) -> ConsistRecord | None:
-    """A run with its config and artifacts, as its snapshot would give it (one query)."""
-    return _record(conn.execute(_GET_RECORD, [run_id]).fetchall(), layout)
+    """A run with its config, artifacts and indexed facets, as its snapshot would give it."""
+    record = _record(conn.execute(_GET_RECORD, [run_id]).fetchall(), layout)
+    if record is not None:  # a second statement: a run's facets never change once written
+        record.facet, record.artifact_facets = record_facets(conn, run_id)
+    return record
 
 
 def _record(rows: list[tuple[Any, ...]], layout: RunLayout) -> ConsistRecord | None:

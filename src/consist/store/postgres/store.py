@@ -198,6 +198,20 @@ class PostgresStore:
             for signature in wanted:
                 self._known.pop(signature, None)
 
+    @contextmanager
+    def assumed_missing(self, signatures: Sequence[str]) -> Iterator[None]:
+        """Inside, the first ``find_completed`` of each of ``signatures`` answers "not
+        there" without a round trip: the caller was told so by a lookup made just before
+        (tracker.map's driver, for the misses it ships). The lookup made under the
+        signature's lock still asks, so a run completed in between is still a hit."""
+        fresh = [s for s in set(signatures) if s not in self._known]
+        self._known.update((signature, None) for signature in fresh)
+        try:
+            yield
+        finally:
+            for signature in fresh:
+                self._known.pop(signature, None)
+
     def _schedule_flush(self) -> None:
         timer = self._flush_timer
         if timer is not None and timer.is_alive():
