@@ -18,9 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from consist.adapters.apply import apply_plan
 from consist.cache.explain import explain_lookup
-from consist.cache.hydrate import backfill_inputs, hydrate_outputs
 from consist.cache.locks import SignatureLock
 from consist.cache.lookup import CacheLookup, lookup_cache
 from consist.errors import RunStateError
@@ -34,16 +32,17 @@ from consist.identity.inputs import (
 from consist.identity.signature import RunIdentity
 from consist.model.artifact import Artifact
 from consist.model.decision import CacheOutcome
-from consist.model.facet import ConfigFacet
 from consist.model.run import ConsistRecord, Run, RunPhase, RunResult, RunStatus
 from consist.options import CacheMode, CodeIdentityMode, Hydration
-from consist.request.cache_scope import ActiveRunCacheOptions
 from consist.request.spec import ExecutionStyle, RunRequest
 from consist.services import Services
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from contextlib import AbstractContextManager
+
+    from consist.model.facet import ConfigFacet
+    from consist.request.cache_scope import ActiveRunCacheOptions
 
 logger = logging.getLogger("consist")
 
@@ -89,6 +88,8 @@ class ActiveRun:
     def cache_scope(self) -> ActiveRunCacheOptions:
         """Cache options in force for code running inside this run (request/cache_scope.py)."""
         if self.cache_options is None:
+            from consist.request.cache_scope import ActiveRunCacheOptions
+
             self.cache_options = ActiveRunCacheOptions.of(self.request.cache)
         return self.cache_options
 
@@ -177,6 +178,8 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
     active = ActiveRun(request, run, identity, config, resolved, capture)
     active.inputs.update(input_artifacts(resolved, layout, run.id))
     if request.config_plan is not None and active.persist:  # run(adapter=...): files as inputs
+        from consist.adapters.apply import apply_plan  # loaded only when adapters are used
+
         apply_plan(
             request.config_plan,
             run_dir=layout.run_dir,
@@ -206,6 +209,8 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
         if request.cache.hydration is Hydration.INPUTS_MISSING and (
             found.hit is None or request.style is not ExecutionStyle.FUNCTION
         ):
+            from consist.cache.hydrate import backfill_inputs
+
             backfill_inputs(resolved, services.copies)  # code will execute; nothing recorded yet
         if request.output.capture_dir is not None and (
             found.hit is None or request.style is not ExecutionStyle.FUNCTION
@@ -245,6 +250,8 @@ def _hydrate(services: Services, active: ActiveRun, artifact_dir: str) -> None:
     hydration = active.request.cache.hydration
     if hydration is None or hydration is Hydration.INPUTS_MISSING:
         return
+    from consist.cache.hydrate import hydrate_outputs  # loaded only when hydration is asked
+
     copied = hydrate_outputs(
         hydration,
         active.outputs,

@@ -22,12 +22,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
 from consist._libs.pandas import is_pandas_series
 from consist._libs.pyarrow import pyarrow_available
 from consist.errors import ConfigError, invalid_option
-from consist.formats import h5, netcdf, openmatrix, relation, spatial, tabular, zarr
+from consist.formats import relation, tabular
 
 TableReader = Callable[..., Any]
 TableWriter = Callable[..., None]
@@ -168,6 +169,18 @@ def _suffix(path: str) -> str | None:
     return "." + last if last else None
 
 
+def _deferred(module: str, name: str) -> Callable[..., Any]:
+    """``consist.formats.<module>.<name>``, imported at its first call: the modules of
+    optional formats (HDF5, NetCDF, OMX, Zarr, spatial) cost nothing at import time."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(import_module(f"consist.formats.{module}"), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"consist.formats.{module}.{name}, imported at its first call."
+    return call
+
+
 DRIVERS = DriverRegistry(
     [
         Driver("csv", (".csv",), tabular.read_csv, tabular.write_csv, relation.load_csv),
@@ -193,23 +206,43 @@ DRIVERS = DriverRegistry(
             tabular.write_feather,
             relation.via_pandas(tabular.read_feather),
         ),
-        Driver("h5", (".h5", ".hdf5", ".hdf"), load=h5.open_container),
+        Driver("h5", (".h5", ".hdf5", ".hdf"), load=_deferred("h5", "open_container")),
         Driver(
             "netcdf",
             (".nc", ".nc4", ".netcdf", ".cdf"),
-            load=netcdf.load_dataset,
-            describe=netcdf.read_metadata,
+            load=_deferred("netcdf", "load_dataset"),
+            describe=_deferred("netcdf", "read_metadata"),
         ),
         Driver(
             "omx",
             (".omx",),
-            load=openmatrix.load_matrices,
-            describe=openmatrix.read_metadata,
+            load=_deferred("openmatrix", "load_matrices"),
+            describe=_deferred("openmatrix", "read_metadata"),
         ),
-        Driver("zarr", (".zarr",), load=zarr.load_store, describe=zarr.read_metadata),
-        Driver("geojson", (".geojson",), spatial.load_frame, describe=spatial.read_metadata),
-        Driver("geopackage", (".gpkg",), spatial.load_frame, describe=spatial.read_metadata),
-        Driver("shapefile", (".shp",), spatial.load_frame, describe=spatial.read_metadata),
+        Driver(
+            "zarr",
+            (".zarr",),
+            load=_deferred("zarr", "load_store"),
+            describe=_deferred("zarr", "read_metadata"),
+        ),
+        Driver(
+            "geojson",
+            (".geojson",),
+            _deferred("spatial", "load_frame"),
+            describe=_deferred("spatial", "read_metadata"),
+        ),
+        Driver(
+            "geopackage",
+            (".gpkg",),
+            _deferred("spatial", "load_frame"),
+            describe=_deferred("spatial", "read_metadata"),
+        ),
+        Driver(
+            "shapefile",
+            (".shp",),
+            _deferred("spatial", "load_frame"),
+            describe=_deferred("spatial", "read_metadata"),
+        ),
     ]
 )
 """The process-wide registry every caller uses."""

@@ -9,7 +9,6 @@ from typing import Any
 from consist.model.artifact import Artifact
 from consist.model.decision import CacheDecision
 from consist.model.facet import ConfigFacet
-from consist.model.html import flatten_config, result_html, runs_table_html
 
 #: Version of the persisted JSON snapshot shape (consist_runs/<id>.json).
 SNAPSHOT_SCHEMA_VERSION = 1
@@ -144,6 +143,8 @@ class Run:
 
     def _repr_html_(self) -> str:
         """A one-row table for notebooks (model/html.py)."""
+        from consist.model.html import runs_table_html
+
         return runs_table_html([self])
 
     @classmethod
@@ -176,6 +177,8 @@ class ConsistRecord:
 
     def _repr_html_(self) -> str:
         """The run's row with its config values, for notebooks (model/html.py)."""
+        from consist.model.html import flatten_config, runs_table_html
+
         return runs_table_html([self.run], configs={self.run.id: flatten_config(self.config)})
 
 
@@ -206,6 +209,8 @@ class RunResult:
 
     def _repr_html_(self) -> str:
         """The run's row and its outputs, for notebooks (model/html.py)."""
+        from consist.model.html import result_html
+
         return result_html(self.run, self.outputs)
 
     @property

@@ -42,13 +42,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from consist.errors import RunStateError, StoreError
 from consist.fs.layout import RunLayout
 from consist.model.run import ConsistRecord, Run, RunStatus
 from consist.options import AccessMode
-from consist.persist.check import StoreCheck, check_store
 from consist.persist.heal import (
     log_heal,
     looks_healthy,
@@ -77,6 +76,9 @@ from consist.store.base import (
 )
 from consist.store.memory import SnapshotMemoryStore
 from consist.store.overlay import query_with_pending, read_pending
+
+if TYPE_CHECKING:
+    from consist.persist.check import StoreCheck
 
 logger = logging.getLogger("consist")
 T = TypeVar("T")
@@ -348,6 +350,8 @@ class StoreSync:
         """Compare the store with the snapshots and pending journal lines (persist/check.py).
         A write tracker copies its pending runs in first, as before every query; the
         comparison itself only reads."""
+        from consist.persist.check import check_store
+
         if self._access is AccessMode.WRITE and self._journal.has_unconsumed():
             self.sync(blocking=True)
         return check_store(self._store, self._layout, self._journal, self._decode, progress)

@@ -13,16 +13,11 @@ import difflib
 import os
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from consist.adapters.apply import plan_identity_refs
-from consist.adapters.base import ConfigPlan
-from consist.adapters.facets import merge_plan_facet
-from consist.adapters.plan import check_adapter, prepare_config, replan
 from consist.errors import ConfigError, UnknownKeywordError
 from consist.execute.watch import check_dir
 from consist.identity.inputs import iter_named_refs
-from consist.model.facet import ConfigFacet
 from consist.model.ids import random_hex
 from consist.model.limits import (
     validate_meta,
@@ -44,7 +39,6 @@ from consist.options import (
     ValidateMode,
 )
 from consist.request.facet import build_facet
-from consist.request.input_keys import refuse_outside_scenario
 from consist.request.spec import (
     BEGIN_RUN_FIELDS,
     CacheSpec,
@@ -55,6 +49,10 @@ from consist.request.spec import (
     StepKwargs,
     TraceKwargs,
 )
+
+if TYPE_CHECKING:
+    from consist.adapters.base import ConfigPlan
+    from consist.model.facet import ConfigFacet
 
 RUN_KEYWORDS = frozenset(RunKwargs.__annotations__)
 TRACE_KEYWORDS = frozenset(TraceKwargs.__annotations__)
@@ -218,6 +216,8 @@ def _build(
 ) -> RunRequest:
     step = {key: call.get(key) for key in _STEP_KEYWORDS}
     if step["input_keys"] is not None or step["optional_input_keys"] is not None:
+        from consist.request.input_keys import refuse_outside_scenario
+
         where = "tracker.run" if style is ExecutionStyle.FUNCTION else "tracker.trace"
         refuse_outside_scenario(step, where)  # a scenario step has resolved them already
     name, model, run_id = _names(fn, call.get("name"), step["model"], step["run_id"])
@@ -285,6 +285,11 @@ def _adapter_plan(adapter: object, identity_inputs: Any) -> tuple[Any, Any, dict
     """
     if adapter is None:
         return None, identity_inputs, {}
+    # adapters load only when a run uses one (tests/test_import_cost.py)
+    from consist.adapters.apply import plan_identity_refs
+    from consist.adapters.base import ConfigPlan
+    from consist.adapters.plan import check_adapter, prepare_config, replan
+
     if isinstance(adapter, ConfigPlan):
         plan = replan(adapter)
     else:  # slices: derived when applied
@@ -307,6 +312,8 @@ def _facet(step: Mapping[str, Any], model: str, plan: ConfigPlan | None) -> Conf
     )
     if plan is None or plan.facet is None:
         return facet
+    from consist.adapters.facets import merge_plan_facet
+
     return merge_plan_facet(facet, plan, model)
 
 

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from consist import flow
 from consist.errors import ConfigError, invalid_option
 from consist.execute.artifacts import check_key, default_key
 from consist.model.artifact import Artifact
-from consist.model.facet import ConfigFacet
 from consist.model.limits import validate_meta
 from consist.model.plain import plain_numbers
 from consist.request.facet import build_facet, check_index
 from consist.tracker._base import TrackerBase
-from consist.views.profiling import annotate_artifact, check_profile_option
-from consist.views.schemas import SchemaStore
+
+if TYPE_CHECKING:
+    from consist.model.facet import ConfigFacet
 
 
 class ArtifactMethods(TrackerBase):
@@ -55,12 +55,19 @@ class ArtifactMethods(TrackerBase):
             If ``direction`` is not "input" or "output".
         """
         active = self._require_active("log_artifact")
-        check_profile_option(profile_file_schema)
+        if profile_file_schema is not None and profile_file_schema is not False:
+            # views (profiling, schemas) load only when a schema feature is used
+            from consist.views.profiling import check_profile_option
+
+            check_profile_option(profile_file_schema)
         built = _artifact_facet(active, facet, facet_schema_version, facet_index)
         artifact = self._log_one(
             active, path, key, direction, driver, content_hash, validate_content_hash, meta
         )
         if schema is not None or profile_file_schema:
+            from consist.views.profiling import annotate_artifact
+            from consist.views.schemas import SchemaStore
+
             annotate_artifact(
                 SchemaStore(self._services.layout.state_dir),
                 artifact,

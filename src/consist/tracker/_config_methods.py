@@ -9,24 +9,24 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from consist import flow
-from consist.adapters import plan as plans
-from consist.adapters.apply import apply_plan
-from consist.adapters.base import (
-    ConfigAdapter,
-    ConfigAdapterOptions,
-    ConfigContribution,
-    ConfigPlan,
-)
-from consist.adapters.facets import check_facet_options, merge_plan_facet, plan_facet_values
 from consist.errors import ConfigError, QueryError, RunStateError
-from consist.model.artifact import Artifact
-from consist.model.run import Run, RunResult
-from consist.options import ExecutionOptions
 from consist.tracker._base import TrackerBase
-from consist.views.names import table_name_for
+
+if TYPE_CHECKING:
+    # adapters / views are imported in the methods: a tracker that never uses a config
+    # adapter does not load them (tests/test_import_cost.py).
+    from consist.adapters.base import (
+        ConfigAdapter,
+        ConfigAdapterOptions,
+        ConfigContribution,
+        ConfigPlan,
+    )
+    from consist.model.artifact import Artifact
+    from consist.model.run import Run, RunResult
+    from consist.options import ExecutionOptions
 
 
 class ConfigMethods(TrackerBase):
@@ -61,6 +61,9 @@ class ConfigMethods(TrackerBase):
             If a directory does not exist, (``strict``) a referenced file is missing, or
             ``facet_spec`` selects a file or key the configuration does not have.
         """
+        from consist.adapters import plan as plans
+        from consist.adapters.facets import check_facet_options, plan_facet_values
+
         check_facet_options(facet_spec, facet_schema_name, facet_schema_version, facet_index)
         plan = plans.prepare_config(
             adapter, config_dirs, strict=strict, options=options, validate_only=validate_only
@@ -92,6 +95,11 @@ class ConfigMethods(TrackerBase):
         Applying after the run began does not change its identity (pass ``adapter=`` to
         ``run`` / ``trace`` for that).
         """
+        from consist.adapters import plan as plans
+        from consist.adapters.apply import apply_plan
+        from consist.adapters.base import ConfigPlan
+        from consist.adapters.facets import merge_plan_facet
+
         if not isinstance(plan, ConfigPlan):
             raise ConfigError(
                 f"plan={plan!r} is not a ConfigPlan.",
@@ -153,6 +161,8 @@ class ConfigMethods(TrackerBase):
                 fix="Omit run_id, or pass the active run's id.",
                 run_id=run_id,
             )
+        from consist.adapters import plan as plans
+
         plan = plans.prepare_config(adapter, config_dirs, strict=strict, options=options)
         return self.apply_config_plan(
             plan, run=run, ingest=ingest, profile_schema=profile_schema, options=options
@@ -160,6 +170,8 @@ class ConfigMethods(TrackerBase):
 
     def identity_from_config_plan(self, plan: ConfigPlan) -> str:
         """Return the identity hash derived from a config plan (its canonical content)."""
+        from consist.adapters import plan as plans
+
         return plans.identity_from_config_plan(plan)
 
     def run_with_config_overrides(
@@ -313,6 +325,7 @@ def ingest_config_slices(
     loaded by this call.
     """
     from consist.store.duckdb.store import DuckDBStore
+    from consist.views.names import table_name_for
     from consist.views.slices import slice_ingested
 
     store = tracker._services.store

@@ -26,7 +26,7 @@ from typing import Any
 from consist import flow
 from consist.errors import ConfigError, invalid_option
 from consist.execute.artifacts import check_key, default_key
-from consist.formats import h5, netcdf, openmatrix, tabular
+from consist.formats import tabular
 from consist.identity.canonical import digest_bytes
 from consist.model.artifact import Artifact
 from consist.tracker._artifact_methods import ArtifactMethods
@@ -79,6 +79,8 @@ class ContainerMethods(ArtifactMethods):
         >>> container, tables = tracker.log_h5_container(  # doctest: +SKIP
         ...     "data.h5", key="urbansim_data", table_filter=["households", "persons"])
         """
+        from consist.formats import h5
+
         active = self._require_active("log_h5_container")
         if hash_tables not in _HASH_MODES:
             raise invalid_option("hash_tables", hash_tables, list(_HASH_MODES))
@@ -155,6 +157,8 @@ class ContainerMethods(ArtifactMethods):
         Artifact
             The table artifact (driver ``"h5_table"``).
         """
+        from consist.formats import h5
+
         active = self._require_active("log_h5_table")
         if profile_file_schema not in _PROFILE_MODES:
             raise invalid_option(
@@ -248,6 +252,8 @@ class ContainerMethods(ArtifactMethods):
         meta: dict[str, Any],
         driver: str,
     ) -> Artifact:
+        from consist.formats import netcdf, openmatrix
+
         active = self._require_active(what)
         key = check_key(key) if key is not None else default_key(path)
         abs_path = os.path.abspath(os.fspath(path))

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from consist._libs.pandas import is_pandas_object
 from consist.errors import ConfigError, QueryError
-from consist.formats import load as format_load
-from consist.formats import structure, tabular
+from consist.formats import tabular
 from consist.formats.registry import DRIVERS, default_table_driver, driver_for_path
-from consist.formats.zarr import RunStore, concat_runs
 from consist.model.artifact import Artifact
 from consist.model.run import Run
 from consist.query.runs import build_run_query
 from consist.tracker._artifact_methods import ArtifactMethods
+
+if TYPE_CHECKING:
+    from consist.formats import structure
 
 # Upper bound on runs scanned for one key; far above any realistic scenario sweep.
 _KEY_SCAN_LIMIT = 1_000_000
@@ -62,17 +63,23 @@ class DataMethods(ArtifactMethods):
         MissingDependencyError
             If the format's extra is not installed (the message names the pip install).
         """
+        from consist.formats import load as format_load
+
         path, options = self._load_target(artifact, kwargs)
         return format_load.load_path(path, **options)
 
     def _load_frame(self, artifact: Artifact | str | os.PathLike[str], **kwargs: Any) -> Any:
         """The artifact as a pandas DataFrame (``consist.load_df``)."""
+        from consist.formats import load as format_load
+
         path, options = self._load_target(artifact, kwargs)
         return format_load.load_frame(path, **options)
 
     def _load_target(
         self, artifact: Artifact | str | os.PathLike[str], kwargs: dict[str, Any]
     ) -> tuple[str, dict[str, Any]]:
+        from consist.formats import load as format_load
+
         return format_load.load_target(artifact, kwargs, self._services.layout.from_uri)
 
     def _local_path(self, artifact: Artifact) -> str:
@@ -221,6 +228,8 @@ class DataMethods(ArtifactMethods):
         return found
 
     def _structure_view(self, cls: type[structure.StructureView], concept_key: str) -> Any:
+        from consist.formats import structure
+
         found = self._keyed_artifacts(concept_key)
         if not found:
             raise QueryError(
@@ -254,6 +263,8 @@ class DataMethods(ArtifactMethods):
             ``get_attributes()`` and ``summary()``, each for the newest artifact of the
             key or for ``run_id=``.
         """
+        from consist.formats import structure
+
         view: structure.NetCdfMetadataView = self._structure_view(
             structure.NetCdfMetadataView, concept_key
         )
@@ -268,6 +279,8 @@ class DataMethods(ArtifactMethods):
             ``get_matrices()``, ``get_zones()``, ``get_shape()``, ``get_lookups()``,
             ``get_attributes()`` and ``summary()``.
         """
+        from consist.formats import structure
+
         view: structure.OpenMatrixMetadataView = self._structure_view(
             structure.OpenMatrixMetadataView, concept_key
         )
@@ -282,6 +295,8 @@ class DataMethods(ArtifactMethods):
             ``get_layers()``, ``get_crs()``, ``get_geometry_type()``,
             ``get_feature_count()``, ``get_bounds()``, ``get_columns()``, ``summary()``.
         """
+        from consist.formats import structure
+
         view: structure.SpatialMetadataView = self._structure_view(
             structure.SpatialMetadataView, concept_key
         )
@@ -321,6 +336,8 @@ class DataMethods(ArtifactMethods):
         QueryError
             If no matching run has a Zarr artifact under ``concept_key``.
         """
+        from consist.formats.zarr import RunStore, concat_runs
+
         found = self._keyed_artifacts(
             concept_key, run_ids=run_ids, parent_id=parent_id, model=model, status=status
         )

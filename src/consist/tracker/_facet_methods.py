@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 from consist.errors import NoDatabaseError
 from consist.model.facet import ConfigFacet, ConfigKV
 from consist.model.run import Run
-from consist.query import config as facet_query
 from consist.store.base import MetadataStore
 from consist.tracker._base import TrackerBase, refuse_unknown_keywords
 
@@ -33,6 +32,8 @@ class FacetMethods(TrackerBase):
 
     def get_config_facet(self, facet_id: str) -> ConfigFacet | None:
         """The persisted facet with this id (``ConfigFacet.id``), or None."""
+        from consist.query import config as facet_query
+
         facet_query.check_str(facet_id, "facet_id")
         found = facet_query.facets(self._read_store, facet_id=facet_id, limit=1)
         return found[0] if found else None
@@ -43,6 +44,8 @@ class FacetMethods(TrackerBase):
     ) -> list[ConfigFacet]:
         """Persisted facets, optionally filtered by namespace (model name) and schema name
         (the pydantic model / dataclass class name of the facet)."""
+        from consist.query import config as facet_query
+
         return facet_query.facets(
             self._read_store, namespace=namespace, schema_name=schema_name, limit=limit
         )
@@ -61,6 +64,8 @@ class FacetMethods(TrackerBase):
         Each row has ``key``, ``value_type``, the typed ``value_str`` / ``value_num`` /
         ``value_bool`` / ``value_json`` columns and ``.value`` (the original value).
         """
+        from consist.query import config as facet_query
+
         return facet_query.config_kv(
             self._read_store, run_id, namespace=namespace, prefix=prefix, limit=limit
         )
@@ -83,6 +88,8 @@ class FacetMethods(TrackerBase):
         >>> tracker.get_config_values(run.id, prefix="demand.")  # doctest: +SKIP
         {'demand.growth': 0.02, 'demand.year': 2030}
         """
+        from consist.query import config as facet_query
+
         return facet_query.config_values(
             self._read_store,
             run_id,
@@ -97,6 +104,8 @@ class FacetMethods(TrackerBase):
         self, run_id: str, key: str, *, namespace: str | None = None, default: Any = None
     ) -> Any:
         """One flattened facet value of a run, or ``default`` when the key is missing."""
+        from consist.query import config as facet_query
+
         facet_query.check_str(key, "key")
         values = self.get_config_values(run_id, namespace=namespace, keys=[key])
         return values.get(key, default)
@@ -116,6 +125,8 @@ class FacetMethods(TrackerBase):
         """Runs (newest first) whose facet in ``namespace`` has ``key`` equal to every
         value given. ``value_num`` matches ints and floats alike (3 matches 3.0);
         ``value_type`` is one of "null", "bool", "int", "float", "str", "json"."""
+        from consist.query import config as facet_query
+
         return facet_query.find_runs_by_value(
             self._read_store,
             namespace=namespace,
@@ -148,6 +159,8 @@ class FacetMethods(TrackerBase):
             "removed": {key: a}}``, plus ``"equal": {key: value}`` with
             ``include_equal=True``. ``namespace`` defaults to each run's model name.
         """
+        from consist.query import config as facet_query
+
         a, b = (
             facet_query.config_values(
                 self._read_store,

@@ -8,15 +8,16 @@ compare_runs reads snapshots (no database); list_views and check_store only read
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from consist.errors import ConfigError, QueryError
 from consist.model.run import ConsistRecord
-from consist.persist.check import StoreCheck
-from consist.query.compare import compare_records
 from consist.store.duckdb.store import DuckDBStore
 from consist.tracker._base import TrackerBase, refuse_unknown_keywords
-from consist.views.catalog import ViewInfo, list_views
+
+if TYPE_CHECKING:
+    from consist.persist.check import StoreCheck
+    from consist.views.catalog import ViewInfo
 
 Progress = Callable[[int, int], None]
 
@@ -46,6 +47,8 @@ class InspectMethods(TrackerBase):
         >>> tracker.compare_runs(base.id, alt.id)["config"]["changed"]  # doctest: +SKIP
         {'demand.growth': (0.01, 0.02)}
         """
+        from consist.query.compare import compare_records
+
         return compare_records(
             self._record(run_id_a, "run_id_a"), self._record(run_id_b, "run_id_b")
         )
@@ -58,6 +61,8 @@ class InspectMethods(TrackerBase):
         columns. Empty without a database (``db_path=None``, or a reader before any
         writer created it). Read-only.
         """
+        from consist.views.catalog import list_views
+
         store = self._services.store
         if not isinstance(store, DuckDBStore):
             return []  # a store without SQL has no views

@@ -7,24 +7,21 @@ run's own config and artifacts are read from its JSON snapshot, like ``get_run``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from consist.errors import ConfigError, QueryError
 from consist.formats.registry import read_table
 from consist.model.artifact import Artifact
-from consist.query.artifacts import (
-    RunArtifacts,
-    build_artifact_query,
-    find_artifact,
-    pick_run_artifact,
-)
-from consist.query.lineage import LineageNode, build_tree, check_lineage_args, render_tree
 from consist.query.runs import build_run_query
-from consist.query.runset import RunSet, runs_frame
 from consist.store.base import MetadataStore
-from consist.store.links import ArtifactQuery, LineageGraph
 from consist.store.overlay import PendingOverlay
 from consist.tracker._base import TrackerBase, refuse_unknown_keywords
+
+if TYPE_CHECKING:
+    from consist.query.artifacts import RunArtifacts
+    from consist.query.lineage import LineageNode
+    from consist.query.runset import RunSet
+    from consist.store.links import ArtifactQuery, LineageGraph
 
 
 class LookupMethods(TrackerBase):
@@ -56,6 +53,8 @@ class LookupMethods(TrackerBase):
         list[Artifact]
             Distinct matching artifacts, newest first.
         """
+        from consist.query.artifacts import build_artifact_query
+
         return self._query_artifacts(
             build_artifact_query(creator=creator, consumer=consumer, key=key, limit=limit)
         )
@@ -70,10 +69,14 @@ class LookupMethods(TrackerBase):
         --------
         >>> households = tracker.get_artifact("households")  # doctest: +SKIP
         """
+        from consist.query.artifacts import find_artifact
+
         return find_artifact(self._query_artifacts, key_or_id, run_id)
 
     def get_artifacts_for_run(self, run_id: str) -> RunArtifacts:
         """A run's ``inputs`` and ``outputs`` by key (both empty for an unknown run)."""
+        from consist.query.artifacts import RunArtifacts
+
         record = self._services.sync.find_record(_run_id(run_id))
         if record is None:
             return RunArtifacts()
@@ -88,6 +91,8 @@ class LookupMethods(TrackerBase):
     ) -> Artifact | None:
         """One artifact of a run: by exact ``key``, else the first key containing
         ``key_contains``, else the run's only artifact in ``direction``; None if none."""
+        from consist.query.artifacts import pick_run_artifact
+
         artifacts = self.get_artifacts_for_run(run_id)
         return pick_run_artifact(artifacts, key, key_contains, direction)
 
@@ -163,6 +168,8 @@ class LookupMethods(TrackerBase):
         >>> tree.producer.name  # doctest: +SKIP
         'assign_traffic'
         """
+        from consist.query.lineage import build_tree, check_lineage_args
+
         check_lineage_args(max_depth, direction)
         root = self.get_artifact(artifact_key_or_id)
         if root is None:
@@ -195,6 +202,8 @@ class LookupMethods(TrackerBase):
         QueryError
             If no such artifact is recorded.
         """
+        from consist.query.lineage import render_tree
+
         tree = self.get_artifact_lineage(
             artifact_key_or_id, max_depth=max_depth, direction=direction
         )
@@ -212,6 +221,8 @@ class LookupMethods(TrackerBase):
         ``tags`` keeps runs that carry ANY of the given tags (``find_runs`` needs all).
         Columns: every Run field but ``cache_decision`` and ``owner``.
         """
+        from consist.query.runset import runs_frame
+
         query = build_run_query(limit=limit, any_tags=tags)
         return runs_frame(self._services.sync.query_runs(query))
 
@@ -220,6 +231,8 @@ class LookupMethods(TrackerBase):
 
         Equivalent to ``RunSet.from_query(self, label=label, **filters)``.
         """
+        from consist.query.runset import RunSet
+
         return RunSet.from_query(self, label=label, **filters)  # type: ignore[arg-type]
 
 

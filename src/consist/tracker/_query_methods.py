@@ -9,7 +9,6 @@ from consist.errors import ConfigError, QueryError
 from consist.model.artifact import Artifact
 from consist.model.decision import CacheDecision
 from consist.model.run import ConsistRecord, Run, RunStatus
-from consist.query.config import facet_keys, index_by_facet
 from consist.query.runs import build_run_query, check_index_by, index_runs
 from consist.store.base import RunQuery
 from consist.tracker._base import TrackerBase, refuse_unknown_keywords
@@ -20,6 +19,8 @@ class QueryMethods(TrackerBase):
         self, key: str, runs: Sequence[Run], parameter: str = "index_by"
     ) -> list[Hashable]:
         """Each run's flattened facet value under ``key`` (RunSet grouping by facet)."""
+        from consist.query.config import facet_keys
+
         return facet_keys(self._services.sync.read_store, runs, key, parameter)
 
     def _query(self, query: RunQuery) -> list[Run]:
@@ -72,6 +73,8 @@ class QueryMethods(TrackerBase):
         )  # fmt: skip
         if isinstance(index_by, str) and index_by.startswith("facet."):
             key = index_by[len("facet.") :]
+            from consist.query.config import index_by_facet
+
             return index_by_facet(self._services.sync.read_store, self._query(query), key)
         if index_by is not None:  # checked before the query: a typo must not cost one
             check_index_by(index_by, also=("facet.<key>",))

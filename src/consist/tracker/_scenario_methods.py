@@ -9,17 +9,18 @@ active run.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from consist.cache.in_run import cached_outputs
 from consist.errors import ConfigError, invalid_option
 from consist.flow import ActiveRun
 from consist.model.artifact import Artifact
 from consist.request import steps
 from consist.request.cache_scope import ActiveRunCacheOptions
 from consist.tracker._base import TrackerBase
-from consist.workflow.coupler import Coupler
-from consist.workflow.scenario import ScenarioContext
+
+if TYPE_CHECKING:
+    from consist.workflow.coupler import Coupler
+    from consist.workflow.scenario import ScenarioContext
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -79,6 +80,8 @@ class ScenarioMethods(TrackerBase):
         ...         sc.run(fn=simulate, year=year,
         ...                inputs={"population": sc.coupler.require("population")})
         """
+        from consist.workflow.scenario import ScenarioContext
+
         call = dict(locals())
         call.pop("self")
         return ScenarioContext(self, self._services, call)  # type: ignore[arg-type]
@@ -129,6 +132,8 @@ class ScenarioMethods(TrackerBase):
     def _cached_outputs(
         self, active: ActiveRun, keys: tuple[str, ...] | None
     ) -> dict[str, Artifact]:
+        from consist.cache.in_run import cached_outputs
+
         reused = active.reused
         if reused is None:
             return {}

@@ -12,18 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from consist.errors import ConfigError, RunStateError
 from consist.model.artifact import Artifact
 from consist.model.run import Run
-from consist.store.duckdb.selection import ArtifactFilter, select_artifacts
 from consist.store.duckdb.store import DuckDBStore
 from consist.tracker._base import TrackerBase
-from consist.views import export, ingest, registry
-from consist.views.hybrid import Provenance
-from consist.views.names import parse_facet_path, parse_predicate, table_name_for
-from consist.views.schemas import SchemaStore, model_record, profile_table
+
+if TYPE_CHECKING:
+    from consist.store.duckdb.selection import ArtifactFilter
+    from consist.views.hybrid import Provenance
+    from consist.views.schemas import SchemaStore
 
 
 class ViewMethods(TrackerBase):
@@ -85,6 +85,10 @@ class ViewMethods(TrackerBase):
         >>> tracker = Tracker(run_dir="runs", db_path="p.duckdb", schemas=[Trip])  # doctest: +SKIP
         >>> tracker.ingest(artifact, data=df)  # doctest: +SKIP
         """
+        from consist.views import ingest
+        from consist.views.names import table_name_for
+        from consist.views.schemas import model_record, profile_table
+
         self._services.sync.require_write("ingest")
         hot = self._hot_store("ingest")
         if not isinstance(artifact, Artifact):
@@ -128,6 +132,9 @@ class ViewMethods(TrackerBase):
         ``__tablename__`` is the view's name.
         """
         from consist._libs.sqlmodel import view_class
+        from consist.store.duckdb.selection import ArtifactFilter
+        from consist.views.names import table_name_for
+        from consist.views.schemas import model_record
 
         concept = key or getattr(model, "__tablename__", None) or model.__name__.lower()
         name = "v_" + table_name_for(concept, "key")
@@ -142,6 +149,8 @@ class ViewMethods(TrackerBase):
 
         Returns the view's SQL.
         """
+        from consist.store.duckdb.selection import ArtifactFilter
+
         return self._make_view(view_name, concept_key, ArtifactFilter(key=concept_key))
 
     def create_grouped_view(
@@ -180,6 +189,9 @@ class ViewMethods(TrackerBase):
         ValueError
             For an invalid view name, predicate, selector or policy.
         """
+        from consist.store.duckdb.selection import ArtifactFilter
+        from consist.views.names import parse_facet_path, parse_predicate
+
         if schema_id is None and schema is None:
             raise ConfigError(
                 "create_grouped_view needs schema_id= or schema= to select artifacts.",
@@ -231,6 +243,8 @@ class ViewMethods(TrackerBase):
         KeyError
             If no schema is recorded for the selector.
         """
+        from consist.views import export
+
         if (schema_id is None) == (artifact_id is None):
             raise ConfigError(
                 "Pass exactly one of schema_id= and artifact_id=.",
@@ -276,6 +290,10 @@ class ViewMethods(TrackerBase):
         columns: dict[str, str] | None = None,
         **policies: Any,
     ) -> str:
+        from consist.store.duckdb.selection import select_artifacts
+        from consist.views import registry
+        from consist.views.names import table_name_for
+
         self._services.sync.require_write("creating a view")
         hot = self._hot_store("views")
         self._services.sync.sync(blocking=True)
@@ -297,6 +315,8 @@ class ViewMethods(TrackerBase):
     def _schema_selector(
         self, schema_id: str | None, schema: type | None, compatible: bool
     ) -> tuple[list[str] | None, list[str] | None]:
+        from consist.views.schemas import model_record
+
         if schema is None:
             return [str(schema_id)], None
         wanted = {c.name for c in model_record(schema).columns}
@@ -312,6 +332,8 @@ class ViewMethods(TrackerBase):
         return ids, [schema.__name__]
 
     def _provenance(self, artifact: Artifact, run: Run | None) -> Provenance:
+        from consist.views.hybrid import Provenance
+
         if run is None and self._active is not None:
             run = self._active.run
         if run is None and artifact.run_id is not None:
@@ -331,6 +353,8 @@ class ViewMethods(TrackerBase):
         return store
 
     def _schema_store(self) -> SchemaStore:
+        from consist.views.schemas import SchemaStore
+
         return SchemaStore(self._services.layout.state_dir)
 
 
