@@ -169,9 +169,10 @@ def test_downstream_lineage_walks_consumers(store) -> None:
     assert graph.far["hit"] == (("k2", "a2"),)
 
 
-def test_lineage_of_an_unknown_artifact_is_none(store) -> None:
-    assert store.get_lineage("nope", direction="upstream", max_depth=None) is None
-    assert store.get_lineage("a%", direction="downstream", max_depth=None) is None
+@pytest.mark.parametrize("depth", [None, 0, 1])
+def test_lineage_of_an_unknown_artifact_is_none(store, depth) -> None:
+    assert store.get_lineage("nope", direction="upstream", max_depth=depth) is None
+    assert store.get_lineage("a%", direction="downstream", max_depth=depth) is None
 
 
 def _plain(graph) -> dict:
