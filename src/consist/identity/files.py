@@ -44,20 +44,7 @@ def _key_of(st: os.stat_result) -> StatKey:
 
 def digest_file_uncached(path: str | Path) -> str:
     """Read ``path`` and return the BLAKE3 hex digest of its bytes (no memo)."""
-    target = os.fspath(path)
-    with open(target, "rb") as handle:
-        if os.fstat(handle.fileno()).st_size < _WHOLE_READ_LIMIT:
-            return blake3.blake3(handle.read()).hexdigest()
-    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-    try:
-        hasher.update_mmap(target)
-    except (OSError, ValueError):
-        # Some filesystems refuse mmap; start over since the hasher may be half-fed.
-        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
-        with open(target, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                hasher.update(chunk)
-    return hasher.hexdigest()
+    return _digest_and_key_after(os.fspath(path))[0]
 
 
 def _digest_and_key_after(target: str) -> tuple[str, StatKey | None]:
@@ -78,11 +65,25 @@ def _digest_and_key_after(target: str) -> tuple[str, StatKey | None]:
             return digest, _key_of(os.fstat(fd))
     finally:
         os.close(fd)
-    digest = digest_file_uncached(target)
+    digest = _digest_large_file(target)
     try:
         return digest, stat_key(target)
     except OSError:
         return digest, None
+
+
+def _digest_large_file(target: str) -> str:
+    """BLAKE3 of a large file: memory-mapped and multi-threaded, else read in chunks."""
+    hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+    try:
+        hasher.update_mmap(target)
+    except (OSError, ValueError):
+        # Some filesystems refuse mmap; start over since the hasher may be half-fed.
+        hasher = blake3.blake3(max_threads=blake3.blake3.AUTO)
+        with open(target, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                hasher.update(chunk)
+    return hasher.hexdigest()
 
 
 def _is_hex_digest(value: object) -> bool:
