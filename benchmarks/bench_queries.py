@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_queries.py [--runs 100000] [--chain 50] [--repeat 200]
                                        [--work-dir /tmp] [--out FILE] [--mlflow]
                                        [--only lineage] [--store DIR]
+                                       [--mlflow-store DIR]
 
 ``--only lineage`` times the two lineage calls alone (no open / find_runs / mlflow).
 ``--store DIR`` keeps the populated store in DIR and reuses it on the next call with
@@ -29,8 +30,11 @@ get_run, get_artifact_lineage of the last output of a chain (depth ``chain``),
 downstream lineage of a chain's first raw input, find_artifacts(key=...),
 opening a Tracker on the populated store plus its first query (the "open" cost),
 the store's size per 1,000 runs, and the sync check before a query when nothing is
-pending. With ``--mlflow`` (mlflow-skinny installed), MLflow's ``search_runs`` with a
-filter on a file store holding the same number of runs is timed the same way.
+pending. With ``--mlflow``, MLflow's ``search_runs`` with the filters equivalent to
+find_runs and find_latest_run is timed the same way on MLflow's SQLite tracking store
+holding the same runs (bench_queries_mlflow.py: how to install MLflow beside Consist, how
+the store is filled and checked). ``--mlflow-store DIR`` keeps that store and reuses it
+like ``--store``. The JSON ends with the load average.
 
 One JSON object goes to stdout. Targets (docs/performance.md): find_runs /
 find_latest_run / get_run <= 5 ms, lineage depth 50 <= 20 ms, open <= 100 ms,
@@ -210,45 +214,6 @@ def bench_open(run_dir: str, db_path: str, repeat: int) -> dict[str, float]:
     return timed(open_and_query, max(5, repeat // 20))
 
 
-def bench_mlflow(work: str, runs: int, repeat: int) -> dict[str, Any]:
-    try:
-        import mlflow
-        from mlflow.entities import Metric, Param, RunTag
-        from mlflow.tracking import MlflowClient
-    except ImportError:
-        return {"skipped": "mlflow-skinny is not installed"}
-    # MLflow 3 keeps its file store in maintenance mode (SQLite needs alembic, not in
-    # mlflow-skinny); the file store is what a plain install runs.
-    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    uri = "file://" + os.path.join(work, "mlruns")
-    client = MlflowClient(tracking_uri=uri)
-    experiment = client.create_experiment("bench")
-    started = time.perf_counter()
-    for n in range(runs):
-        run = client.create_run(experiment, tags={"model": MODELS[n % len(MODELS)]})
-        client.log_batch(
-            run.info.run_id,
-            metrics=[Metric("loss", float(n % 100), 0, 0)],
-            params=[Param("year", str(2020 + n % 30))],
-            tags=[RunTag("sweep", "1")],
-        )
-    print(f"mlflow: {runs} runs in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-    mlflow.set_tracking_uri(uri)
-
-    def search() -> None:
-        client.search_runs(
-            [experiment], "tags.model = 'traffic' and params.year = '2030'", max_results=100
-        )
-
-    return {
-        "search_runs": timed(search, max(5, repeat // 10)),
-        "runs": runs,
-        "store": "file",
-        "mlflow": mlflow.__version__,
-    }
-
-
 def _bare(store: Any, query: RunQuery) -> None:
     with store.read_session():
         store.query_runs(query)
@@ -262,7 +227,9 @@ def main() -> None:
     parser.add_argument("--work-dir", default=None)
     parser.add_argument("--out", default=None)
     parser.add_argument("--mlflow", action="store_true")
-    parser.add_argument("--mlflow-runs", type=int, default=None)
+    parser.add_argument(
+        "--mlflow-store", default=None, help="keep and reuse the filled MLflow store here"
+    )
     parser.add_argument("--only", choices=["lineage"], default=None)
     parser.add_argument("--store", default=None, help="keep and reuse the populated store here")
     args = parser.parse_args()
@@ -293,6 +260,7 @@ def main() -> None:
             results["find_latest_run"] = timed(
                 lambda: tracker.find_latest_run(model="traffic", year=2031), repeat
             )
+            latest = tracker.find_latest_run(model="traffic", year=2031)
             results["get_run"] = timed(lambda: tracker.get_run(last.run.id), repeat)
             results.update(bench_lineage(tracker, last, head, repeat))
             results["find_artifacts_key"] = timed(
@@ -308,7 +276,17 @@ def main() -> None:
                 "find_runs_bare_store": timed(lambda: _bare(services.store, query), repeat),
             }
         if args.mlflow:
-            results["mlflow"] = bench_mlflow(work, args.mlflow_runs or args.runs, args.repeat)
+            import bench_queries_mlflow
+
+            results["mlflow"] = bench_queries_mlflow.bench(
+                args.mlflow_store or os.path.join(work, "mlflow"),
+                records,
+                args.chain,
+                args.repeat,
+                timed,
+                latest.id if latest else None,
+            )
+        results["load_average"] = [round(x, 2) for x in os.getloadavg()]
         text = json.dumps(results, indent=2)
         print(text)
         if args.out:
