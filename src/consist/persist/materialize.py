@@ -30,6 +30,7 @@ import os
 
 from consist.fs.atomic import link_atomic, write_bytes_atomic, write_bytes_if_absent
 from consist.fs.layout import RunLayout
+from consist.model import codec
 from consist.model.run import ConsistRecord, RunStatus
 from consist.persist.journal import PendingJournal
 from consist.persist.snapshot import decode_record, read_snapshot
@@ -73,12 +74,16 @@ def find_in_journals(
 ) -> ConsistRecord | None:
     """The last journal line of ``run_id`` in any pending journal (a run's lines share one
     file, in order), or None."""
-    # Encoded as the snapshots encode it (encode_record): compact separators.
-    needle = b'"id":' + json.dumps(run_id).encode() + b","
+    # Encoded as records encode it (model/codec.py: compact, UTF-8), and as journals
+    # written before orjson did (non-ASCII as \uXXXX escapes).
+    needles = {
+        b'"id":' + codec.encode(run_id) + b",",
+        b'"id":' + json.dumps(run_id).encode() + b",",
+    }
     found: bytes | None = None
     for chunk in journal.scan({}):
         for line in chunk.lines:
-            if needle in line:
+            if any(needle in line for needle in needles):
                 try:
                     if decode_record(line, layout).run.id == run_id:
                         found = line

@@ -15,25 +15,16 @@ any index entry or store row, so every other record can be rebuilt from them.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 from consist.errors import StoreError
 from consist.fs.atomic import link_atomic, read_bytes_or_none, write_bytes_atomic
 from consist.fs.layout import RunLayout
+from consist.model import codec
 from consist.model.artifact import Artifact
 from consist.model.facet import ConfigFacet
 from consist.model.run import ConsistRecord, Run
-
-
-def _default(value: Any) -> Any:
-    # Snapshots must never fail to write: anything json cannot encode is stored as text.
-    return repr(value)
-
-
-# One shared encoder: json.dumps() with non-default options builds a new one per call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), default=_default)
 
 
 def encode_record(record: ConsistRecord) -> bytes:
@@ -49,11 +40,19 @@ def encode_record(record: ConsistRecord) -> bytes:
         payload["facet"] = record.facet.to_dict()
     if record.artifact_facets:
         payload["artifact_facets"] = {k: f.to_dict() for k, f in record.artifact_facets.items()}
-    return _ENCODER.encode(payload).encode()
+    # Only user-given values may hold NaN/inf (the config's canonical form tags them).
+    finite = not (
+        codec.has_non_finite(record.run.meta)
+        or "facet" in payload
+        or "artifact_facets" in payload
+        or any(a.meta and codec.has_non_finite(a.meta) for a in record.inputs)
+        or any(a.meta and codec.has_non_finite(a.meta) for a in record.outputs)
+    )
+    return codec.encode(payload, finite=finite)  # anything JSON cannot hold is stored as text
 
 
 def decode_record(data: bytes, layout: RunLayout) -> ConsistRecord:
-    payload = json.loads(data)
+    payload = codec.decode(data)
     return ConsistRecord(
         run=Run.from_dict(payload["run"]),
         config=payload.get("config"),

@@ -94,6 +94,45 @@ class JournalChunkLike(Protocol):
     def lines(self) -> list[bytes]: ...
 
 
+# Every record line the recorder writes starts so (persist/snapshot.encode_record).
+_RECORD_PREFIX = b'{"schema_version":1,"run":{"id":"'
+
+
+def line_run_id(line: bytes) -> str | None:
+    """The run id a journal line starts with, or None when it cannot be read cheaply
+    (another shape, an escaped id): such a line is decoded in full instead."""
+    if not line.startswith(_RECORD_PREFIX):
+        return None
+    start = len(_RECORD_PREFIX)
+    end = line.find(b'"', start)
+    raw = line[start:end] if end > 0 else b"\\"
+    if b"\\" in raw:
+        return None
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def latest_lines(chunks: Sequence[JournalChunkLike]) -> list[tuple[str, bytes]]:
+    """(journal file, line) of the last line of each run, in the order of those lines.
+
+    A run's lines are in one journal file, in order, each superseding the one before,
+    so only the last needs decoding. A line whose run id is not read cheaply is kept
+    (its decoded record then orders after the lines before it, as before).
+    """
+    latest: dict[object, tuple[str, bytes]] = {}
+    for chunk in chunks:
+        for line in chunk.lines:
+            key: object = line_run_id(line)
+            if key is None:
+                key = object()
+            else:
+                latest.pop(key, None)  # keep the order of last lines
+            latest[key] = (chunk.name, line)
+    return list(latest.values())
+
+
 class PendingRecords(Protocol):
     """What a store needs of the pending journal (persist/journal.py) to ingest it."""
 

@@ -36,6 +36,7 @@ from consist.store.base import (
     RejectedRecords,
     RunQuery,
     StoreLineage,
+    latest_lines,
 )
 from consist.store.duckdb import facets, read, read_links, write
 from consist.store.duckdb.connect import DuckDBConnector, call_while_locked
@@ -114,20 +115,20 @@ class DuckDBStore:
         with self._connector.session() as conn:
             consumed = write.read_journal_offsets(conn)
             chunks = pending.scan(consumed)
-            # One process writes a run's lines in order, so the last line of a run wins.
+            # One process writes a run's lines in order, so the last line of a run wins:
+            # only that line is decoded (and materialised by ``decode``).
             by_id: dict[str, tuple[ConsistRecord, str, bytes]] = {}
-            for chunk in chunks:
-                for line in chunk.lines:
-                    try:
-                        record = decode(line)
-                    except Exception as exc:
-                        if rejected is None:
-                            raise
-                        reason = f"unreadable journal line: {type(exc).__name__}: {exc}"
-                        rejected.set_aside(_guess_run_id(line), reason, chunk.name, line)
-                        continue
-                    if record is not None:
-                        by_id[record.run.id] = (record, chunk.name, line)
+            for origin, line in latest_lines(chunks):
+                try:
+                    record = decode(line)
+                except Exception as exc:
+                    if rejected is None:
+                        raise
+                    reason = f"unreadable journal line: {type(exc).__name__}: {exc}"
+                    rejected.set_aside(_guess_run_id(line), reason, origin, line)
+                    continue
+                if record is not None:
+                    by_id[record.run.id] = (record, origin, line)
             records = [item[0] for item in by_id.values()]
             offsets = {chunk.name: chunk.end_offset for chunk in chunks}
             scratch = self._layout.state_dir
