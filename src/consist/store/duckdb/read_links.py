@@ -4,7 +4,8 @@ Every value is a bound parameter. Lineage costs a fixed number of statements wha
 the depth, never one per hop; each walk is one recursive query (``WITH RECURSIVE``):
 
 * upstream: the recursive walk over the narrow ``producer_edges`` table (consumer
-  run -> producer run) from the root's producer (read from the root's row in the
+  run -> producer run, joined on their integer walk keys, store/edges.py) from the
+  root's producer (read from the root's row in the
   same statement), joined in the same statement with the links of the runs met; then
   those runs and the artifacts the walk can reach (the root and the inputs), by id:
   three statements whatever the depth. DuckDB answers a
