@@ -324,13 +324,18 @@ GOLDEN_TABLES = {
         ("value_bool", "BOOLEAN"),
         ("value_json", "JSON"),
     ],
-    "producer_edges": [("run_id", "VARCHAR"), ("producer_run_id", "VARCHAR")],  # v6
+    "producer_edges": [
+        ("run_id", "VARCHAR"),
+        ("producer_run_id", "VARCHAR"),  # v6
+        ("run_key", "BIGINT"),
+        ("producer_key", "BIGINT"),  # v7
+    ],
 }
 
 
 def test_schema_version_is_pinned() -> None:
     # Bumped only together with a step in store/duckdb/migrate.py.
-    assert schema.SCHEMA_VERSION == 6
+    assert schema.SCHEMA_VERSION == 7
 
 
 def test_ddl_column_dicts_are_pinned() -> None:
@@ -367,7 +372,7 @@ def test_created_database_has_the_pinned_tables(tmp_path: Path) -> None:
     for table, column, kind in rows:
         found.setdefault(table, []).append((column, kind))
     assert found == GOLDEN_TABLES
-    assert version == [(6,)]
+    assert version == [(7,)]
     assert dict(keys) == {
         "artifact_kv": ["artifact_id", "namespace", "key"],
         "artifacts": ["id"],

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 import consist
 from consist import Tracker
+from consist.store.edges import walk_key
 
 
 def step() -> None:
@@ -76,8 +77,25 @@ def test_an_older_database_is_upgraded_and_its_edges_backfilled(
         used = t.run(consume, name="consume", inputs={"table": made.outputs["table"]})
     _downgrade_to_version_4(pg_url)
     with Tracker(run_dir=tmp_path / "runs", db_path=pg_url, code_identity="callable_module") as t:
-        rows = t.run_query(text("SELECT run_id, producer_run_id FROM producer_edges"))
-        assert [tuple(row) for row in rows] == [(used.run.id, made.run.id)]
+        rows = t.run_query(text("SELECT * FROM producer_edges"))
+        keys = (walk_key(used.run.id), walk_key(made.run.id))
+        assert [tuple(row) for row in rows] == [(used.run.id, made.run.id, *keys)]
         r = t.run(step, name="after", model="sim", facet={"k": 1}).run
         assert t.get_config_values(r.id) == {"k": 1}
-        assert t.run_query(text("SELECT max(version) FROM consist_schema"))[0][0] == 6
+        assert t.run_query(text("SELECT max(version) FROM consist_schema"))[0][0] == 7
+
+
+def test_a_version_6_database_gets_the_walk_keys_of_its_edges(tmp_path: Path, pg_url: str) -> None:
+    with Tracker(run_dir=tmp_path / "runs", db_path=pg_url, code_identity="callable_module") as t:
+        made = t.run(produce, name="produce", outputs=["table"])
+        used = t.run(consume, name="consume", inputs={"table": made.outputs["table"]})
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # as version 6 left it
+        conn.execute("ALTER TABLE producer_edges DROP COLUMN run_key, DROP COLUMN producer_key")
+        conn.execute("UPDATE consist_schema SET version = 6")
+    with Tracker(run_dir=tmp_path / "runs", db_path=pg_url, code_identity="callable_module") as t:
+        rows = t.run_query(
+            text("SELECT run_id, producer_run_id, run_key, producer_key FROM producer_edges")
+        )
+        keys = (walk_key(used.run.id), walk_key(made.run.id))
+        assert [tuple(row) for row in rows] == [(used.run.id, made.run.id, *keys)]
+        assert t.run_query(text("SELECT max(version) FROM consist_schema"))[0][0] == 7

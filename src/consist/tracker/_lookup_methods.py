@@ -168,21 +168,22 @@ class LookupMethods(TrackerBase):
         >>> tree.producer.name  # doctest: +SKIP
         'assign_traffic'
         """
+        from consist.query.artifacts import find_artifact, id_candidates
         from consist.query.lineage import build_tree, check_lineage_args
 
         check_lineage_args(max_depth, direction)
-        root = self.get_artifact(artifact_key_or_id)
-        if root is None:
-            return None
+        id_candidates(artifact_key_or_id)  # a bad argument fails before any read
 
-        def answer(store: MetadataStore) -> LineageGraph | None:
-            return store.get_lineage(root.id, direction=direction, max_depth=max_depth)
+        # The root is resolved as get_artifact does, in the same read as the walk:
+        # one read-policy check and read session instead of two.
+        def answer(source: MetadataStore | PendingOverlay) -> LineageGraph | None:
+            root = find_artifact(source.query_artifacts, artifact_key_or_id)
+            if root is None:
+                return None
+            return source.get_lineage(root.id, direction=direction, max_depth=max_depth)
 
         graph = self._services.sync.read(
-            answer,
-            lambda store, pending: PendingOverlay(store, pending).get_lineage(
-                root.id, direction=direction, max_depth=max_depth
-            ),
+            answer, lambda store, pending: answer(PendingOverlay(store, pending))
         )
         return build_tree(graph) if graph is not None else None
 

@@ -17,6 +17,7 @@ from consist.fs.layout import RunLayout
 from consist.store.base import RunQuery
 from consist.store.duckdb import migrate, schema
 from consist.store.duckdb.store import DuckDBStore
+from consist.store.edges import walk_key
 
 # Schema version 1, exactly as Consist 0.x created it (pinned: never edit).
 V1_DDL = (
@@ -114,7 +115,8 @@ def test_an_older_database_opens_and_upgrades(tmp_path: Path, opener: str) -> No
     assert "consist_generation" in columns(path)  # version 4
     assert "run_config_kv" in columns(path) and "config_facets" in columns(path)  # version 5
     assert "producer_edges" in columns(path)  # version 6
-    assert versions(path) == [1, 2, 3, 4, 5, 6]
+    assert {"run_key", "producer_key"} <= set(columns(path)["producer_edges"])  # version 7
+    assert versions(path) == [1, 2, 3, 4, 5, 6, 7]
 
 
 def test_upgrading_is_idempotent(tmp_path: Path) -> None:
@@ -128,7 +130,7 @@ def test_upgrading_is_idempotent(tmp_path: Path) -> None:
         migrate.ensure_schema(conn, str(path))
     finally:
         conn.close()
-    assert versions(path) == [1, 2, 3, 4, 5, 6]
+    assert versions(path) == [1, 2, 3, 4, 5, 6, 7]
     assert store(path).count_runs() == 1
 
 
@@ -136,7 +138,7 @@ def test_a_v1_database_without_its_version_row_is_taken_as_v1(tmp_path: Path) ->
     path = tmp_path / "old.duckdb"
     make_v1_db(path, version_row=False)  # a v1 creator stopped before its last INSERT
     store(path).record_runs([])
-    assert versions(path) == [2, 3, 4, 5, 6]  # the steps applied are recorded; 1 never was
+    assert versions(path) == [2, 3, 4, 5, 6, 7]  # the steps applied are recorded; 1 never was
     assert "cache_decision" in columns(path)["runs"]
     assert store(path).get_run("old-1") is not None
 
@@ -148,13 +150,13 @@ def test_a_newer_database_is_refused_naming_both_versions(tmp_path: Path) -> Non
     conn.execute("INSERT INTO consist_schema VALUES (99)")
     conn.close()
     for db in (store(path), store(path, read_only=True)):
-        with pytest.raises(StoreError, match="schema version 99.*up to 6") as info:
+        with pytest.raises(StoreError, match="schema version 99.*up to 7") as info:
             db.count_runs()
         assert info.value.context["found_version"] == 99
         assert info.value.context["supported_version"] == schema.SCHEMA_VERSION
     with pytest.raises(StoreError, match="schema version 99"):
         store(path).record_runs([])
-    assert versions(path) == [6, 99]
+    assert versions(path) == [7, 99]
 
 
 def test_a_reader_does_not_upgrade_an_older_database(tmp_path: Path) -> None:
@@ -186,7 +188,7 @@ def test_two_connections_of_one_process_upgrade_at_once(tmp_path: Path) -> None:
     for thread in threads:
         thread.join()
     assert errors == []
-    assert versions(path) == [1, 2, 3, 4, 5, 6]
+    assert versions(path) == [1, 2, 3, 4, 5, 6, 7]
 
 
 OPENER = textwrap.dedent(
@@ -221,7 +223,7 @@ def test_two_processes_open_an_old_database_at_once(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         assert out.strip() == "old-1"
-    assert versions(path) == [1, 2, 3, 4, 5, 6]
+    assert versions(path) == [1, 2, 3, 4, 5, 6, 7]
     assert "cache_decision" in columns(path)["runs"]
 
 
@@ -249,8 +251,44 @@ def test_version_5_backfills_the_producer_edges_of_existing_links(tmp_path: Path
     conn = duckdb.connect(str(path), read_only=True)
     edges = conn.execute("SELECT * FROM producer_edges").fetchall()
     conn.close()
-    assert edges == [("down", "up")]  # the raw input names its reader: no edge
+    # the raw input names its reader: no edge; version 7 filled the walk keys
+    assert edges == [("down", "up", walk_key("down"), walk_key("up"))]
     graph = db.get_lineage("made", direction="downstream", max_depth=None)
     assert graph.steps == {"made": ("down",)}
     graph = db.get_lineage("made", direction="upstream", max_depth=None)
     assert graph.steps == {"made": ("up",)} and set(graph.runs) == {"up"}
+
+
+def test_version_7_fills_the_walk_keys_of_a_version_6_database(tmp_path: Path) -> None:
+    path = tmp_path / "v6.duckdb"
+    make_v1_db(path)
+    conn = duckdb.connect(str(path))
+    for version in range(2, 7):  # the database as version 6 left it
+        for statement in migrate.STEPS[version]:
+            conn.execute(statement)
+        conn.execute("INSERT INTO consist_schema VALUES (?)", [version])
+    for statement in V4_LINKS:
+        conn.execute(statement)
+    conn.execute("INSERT INTO producer_edges VALUES ('down', 'up')")
+    assert conn.execute("SELECT * FROM producer_edges").fetchall() == [("down", "up")]
+    conn.close()
+    db = store(path)
+    graph = db.get_lineage("raw", direction="upstream", max_depth=None)  # a read upgrades
+    assert graph is not None and graph.steps == {}
+    assert versions(path) == [1, 2, 3, 4, 5, 6, 7]
+    conn = duckdb.connect(str(path), read_only=True)
+    edges = conn.execute("SELECT * FROM producer_edges").fetchall()
+    conn.close()
+    assert edges == [("down", "up", walk_key("down"), walk_key("up"))]
+    # The upstream walk runs over the keys the upgrade filled.
+    conn = duckdb.connect(str(path))
+    conn.execute("INSERT INTO run_artifacts VALUES ('down', 'result', 'output', 'result')")
+    conn.execute(
+        "INSERT INTO artifacts (id, key, uri, run_id, producer_signature) "
+        "VALUES ('result', 'result', './r.csv', 'down', 's-down')"
+    )
+    conn.close()
+    graph = db.get_lineage("result", direction="upstream", max_depth=None)
+    assert graph.steps == {"result": ("down",), "made": ("up",)}
+    assert graph.depths == {"result": 0, "made": 1, "raw": 1}
+    db.close()

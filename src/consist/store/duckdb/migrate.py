@@ -25,9 +25,10 @@ from consist.errors import StoreError
 from consist.store.duckdb.facets import FACET_DDL
 from consist.store.duckdb.schema import (
     DDL,
+    EDGE_KEYS_STEP,
     GENERATION_DDL,
     PRODUCER_EDGE_BACKFILL,
-    PRODUCER_EDGE_DDL,
+    PRODUCER_EDGE_DDL_V6,
     SCHEMA_VERSION,
 )
 
@@ -37,7 +38,8 @@ STEPS: dict[int, tuple[str, ...]] = {
     3: ("ALTER TABLE runs ADD COLUMN IF NOT EXISTS owner JSON",),
     4: (GENERATION_DDL,),
     5: FACET_DDL,
-    6: (PRODUCER_EDGE_DDL, PRODUCER_EDGE_BACKFILL),
+    6: (PRODUCER_EDGE_DDL_V6, PRODUCER_EDGE_BACKFILL),
+    7: EDGE_KEYS_STEP,
 }
 
 _ATTEMPTS = 5

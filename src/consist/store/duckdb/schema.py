@@ -13,8 +13,9 @@ lookups we make in milliseconds at 100k runs, and ART indexes slow every upsert.
 from __future__ import annotations
 
 from consist.store.duckdb.facets import FACET_DDL
+from consist.store.edges import EDGE_COLUMNS, backfill_keys_sql
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 RUN_COLUMNS: dict[str, str] = {
     "id": "VARCHAR",
@@ -79,15 +80,23 @@ GENERATION_DDL = (
 # Upstream lineage edges (schema version 6): run_id read an artifact that run
 # producer_run_id produced. Written with each record (write.py), so an upstream walk
 # joins this narrow table only, instead of run_artifacts and artifacts (read_links.py).
-PRODUCER_EDGE_DDL = (
+# The table as version 6 created it (its upgrade step must not change).
+PRODUCER_EDGE_DDL_V6 = (
     "CREATE TABLE IF NOT EXISTS producer_edges "
     "(run_id VARCHAR, producer_run_id VARCHAR, PRIMARY KEY (run_id, producer_run_id))"
 )
 # Existing links, for a database upgraded to version 6: inputs another run produced.
 PRODUCER_EDGE_BACKFILL = (
-    "INSERT INTO producer_edges SELECT DISTINCT l.run_id, a.run_id FROM run_artifacts l "
+    "INSERT INTO producer_edges (run_id, producer_run_id) "
+    "SELECT DISTINCT l.run_id, a.run_id FROM run_artifacts l "
     "JOIN artifacts a ON a.id = l.artifact_id WHERE l.direction = 'input' "
     "AND a.producer_signature IS NOT NULL AND a.run_id IS NOT NULL AND a.run_id <> l.run_id"
+)
+# Version 7: integer walk keys of both runs (store/edges.py), filled on upgrade.
+EDGE_KEYS_STEP = (
+    "ALTER TABLE producer_edges ADD COLUMN IF NOT EXISTS run_key BIGINT",
+    "ALTER TABLE producer_edges ADD COLUMN IF NOT EXISTS producer_key BIGINT",
+    backfill_keys_sql("duckdb"),
 )
 
 
@@ -105,5 +114,5 @@ DDL = (
     "CREATE TABLE IF NOT EXISTS consist_journal (file VARCHAR PRIMARY KEY, consumed BIGINT)",
     GENERATION_DDL,
     *FACET_DDL,  # schema version 5: config_facets, global_tables.run_config_kv
-    PRODUCER_EDGE_DDL,  # schema version 6
+    _table("producer_edges", EDGE_COLUMNS, "run_id, producer_run_id"),  # versions 6, 7
 )

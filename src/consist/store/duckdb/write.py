@@ -29,8 +29,7 @@ from consist.model import codec
 from consist.model.run import ConsistRecord
 from consist.store.duckdb.facets import upsert_facets
 from consist.store.duckdb.schema import ARTIFACT_COLUMNS, LINK_COLUMNS, RUN_COLUMNS
-
-_EDGE_COLUMNS = {"run_id": "VARCHAR", "producer_run_id": "VARCHAR"}
+from consist.store.edges import EDGE_COLUMNS, edge_rows
 
 
 def upsert_records(
@@ -49,7 +48,6 @@ def upsert_records(
     runs: dict[str, dict[str, Any]] = {}
     artifacts: dict[str, dict[str, Any]] = {}
     links: dict[tuple[str, str, str], dict[str, Any]] = {}
-    edges: dict[tuple[str, str], dict[str, Any]] = {}
     for record in records:
         row = record.run.to_dict()
         row["config"] = record.config
@@ -63,14 +61,7 @@ def upsert_records(
                     "direction": direction,
                     "key": artifact.key,
                 }
-        for artifact in record.inputs:
-            # An input another run produced (a raw input names its reader, or nothing).
-            producer = artifact.run_id
-            if artifact.producer_signature is not None and producer and producer != record.run.id:
-                edges[(record.run.id, producer)] = {
-                    "run_id": record.run.id,
-                    "producer_run_id": producer,
-                }
+    edges = [dict(zip(EDGE_COLUMNS, row, strict=True)) for row in edge_rows(records).values()]
     conn.execute("BEGIN TRANSACTION")
     try:
         _bulk_upsert(conn, "runs", RUN_COLUMNS, runs.values(), scratch_dir)
@@ -82,7 +73,7 @@ def upsert_records(
             records, lambda name, cols, rows: _bulk_upsert(conn, name, cols, rows, scratch_dir)
         )
         conn.execute("DELETE FROM producer_edges WHERE list_contains(?, run_id)", [list(runs)])
-        _bulk_upsert(conn, "producer_edges", _EDGE_COLUMNS, edges.values(), scratch_dir)
+        _bulk_upsert(conn, "producer_edges", EDGE_COLUMNS, edges, scratch_dir)
         for name, offset in (journal_offsets or {}).items():
             conn.execute("INSERT OR REPLACE INTO consist_journal VALUES (?, ?)", [name, offset])
         conn.execute("COMMIT")

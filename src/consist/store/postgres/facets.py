@@ -9,7 +9,8 @@ ORDER BY value_num DESC LIMIT :k``:
 * ``config_facets``: one row per distinct facet (content-addressed id);
 * ``global_tables.run_config_kv`` / ``global_tables.artifact_kv``: one row per
   flattened leaf of an indexed facet of a run / of an artifact;
-* ``producer_edges``: consumer run -> the run that produced one of its inputs.
+* ``producer_edges``: consumer run -> the run that produced one of its inputs, with
+  their integer walk keys (version 7, store/edges.py).
 
 Rows are written in the record's transaction (write.py), from the record, so a rebuild
 from the snapshots restores them. ``value_json`` is stored as the exact text the model
@@ -41,6 +42,7 @@ from consist.store.duckdb.facets import (
     facets_of_rows,
     record_facets_sql,
 )
+from consist.store.edges import EDGE_COLUMNS, backfill_keys_sql, edge_rows, key_sql
 from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
 
 
@@ -58,7 +60,6 @@ class Statements(Protocol):
     ) -> None: ...
 
 
-EDGE_COLUMNS = {"run_id": "VARCHAR", "producer_run_id": "VARCHAR"}
 KV_KEY = ("run_id", "namespace", "key")
 
 FACET_TABLES: tuple[tuple[str, dict[str, str], str], ...] = (
@@ -68,6 +69,13 @@ FACET_TABLES: tuple[tuple[str, dict[str, str], str], ...] = (
     ("producer_edges", EDGE_COLUMNS, "run_id, producer_run_id"),
 )
 
+#: Schema version 7: the walk keys of edges written before it (store/edges.py).
+EDGE_KEY_COLUMNS = (
+    "ALTER TABLE producer_edges ADD COLUMN IF NOT EXISTS run_key BIGINT",
+    "ALTER TABLE producer_edges ADD COLUMN IF NOT EXISTS producer_key BIGINT",
+)
+EDGE_KEY_BACKFILL = backfill_keys_sql("postgres")
+
 #: Indexes the shared store's lookups need (the DuckDB store scans instead).
 FACET_INDEXES = (
     f"CREATE INDEX IF NOT EXISTS run_config_kv_key_idx ON {KV_TABLE} (key, namespace)",
@@ -76,7 +84,9 @@ FACET_INDEXES = (
 
 #: Edges of links written before producer_edges existed (an upgraded database).
 EDGE_BACKFILL = (
-    "INSERT INTO producer_edges SELECT DISTINCT l.run_id, a.run_id FROM run_artifacts l "
+    "INSERT INTO producer_edges (run_id, producer_run_id, run_key, producer_key) "
+    f"SELECT DISTINCT l.run_id, a.run_id, {key_sql('postgres', 'l.run_id')}, "
+    f"{key_sql('postgres', 'a.run_id')} FROM run_artifacts l "
     "JOIN artifacts a ON a.id = l.artifact_id WHERE l.direction = 'input' "
     "AND a.producer_signature IS NOT NULL AND a.run_id IS NOT NULL AND a.run_id <> l.run_id "
     "ON CONFLICT DO NOTHING"
@@ -124,7 +134,6 @@ def upsert_facets_and_edges(
     facets: dict[str, tuple[Any, ...]] = {}
     rows: dict[tuple[str, str, str], tuple[Any, ...]] = {}
     artifact_rows: dict[tuple[str, str, str], tuple[Any, ...]] = {}
-    edges: set[tuple[str, str]] = set()
     for record in records:
         run_id = record.run.id
         if record.facet is not None:
@@ -135,11 +144,6 @@ def upsert_facets_and_edges(
             facets[facet.id] = _facet_row(facet)
             for kv in facet.rows(run_id):
                 artifact_rows[(artifact_id, kv.namespace, kv.key)] = _kv_row(kv, artifact_id)
-        for artifact in record.inputs:
-            # An input another run produced (a raw input names its reader, or nothing).
-            producer = artifact.run_id
-            if artifact.producer_signature is not None and producer and producer != run_id:
-                edges.add((run_id, producer))
     # Key order, so concurrent writers lock shared rows in the same order (write.py).
     script.upsert("config_facets", FACET_COLUMNS, [facets[k] for k in sorted(facets)], ("id",))
     script.upsert(KV_TABLE, KV_COLUMNS, [rows[k] for k in sorted(rows)], KV_KEY)
@@ -151,7 +155,13 @@ def upsert_facets_and_edges(
     )
     # A re-recorded run (running -> final) replaces its edges, never accumulates them.
     script.add("DELETE FROM producer_edges WHERE run_id = ANY(%s)", [run_ids])
-    script.upsert("producer_edges", EDGE_COLUMNS, sorted(edges), ("run_id", "producer_run_id"))
+    edges = edge_rows(records)
+    script.upsert(
+        "producer_edges",
+        EDGE_COLUMNS,
+        [edges[k] for k in sorted(edges)],
+        ("run_id", "producer_run_id"),
+    )
 
 
 # --- reads ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ Creation is idempotent and safe when many processes start together: the DDL runs
 a transaction-level advisory lock, after a cheap check of the schema version and of the
 newest tables. Upgrades are the same DDL (``IF NOT EXISTS``): a database of an older
 version gets the new tables (facets, version 5; producer_edges, version 6, backfilled
-from its links; store/postgres/facets.py).
+from its links; their walk keys, version 7, filled; store/postgres/facets.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,13 @@ from consist.store.duckdb.schema import (
     RUN_COLUMNS,
     SCHEMA_VERSION,
 )
-from consist.store.postgres.facets import EDGE_BACKFILL, FACET_INDEXES, FACET_TABLES
+from consist.store.postgres.facets import (
+    EDGE_BACKFILL,
+    EDGE_KEY_BACKFILL,
+    EDGE_KEY_COLUMNS,
+    FACET_INDEXES,
+    FACET_TABLES,
+)
 
 _TYPES = {
     "VARCHAR": 'TEXT COLLATE "C"',
@@ -65,6 +71,7 @@ DDL = (
     "CREATE INDEX IF NOT EXISTS runs_created_idx ON runs (created_at)",
     "CREATE SCHEMA IF NOT EXISTS global_tables",
     *(_table(name, columns, key) for name, columns, key in FACET_TABLES),
+    *EDGE_KEY_COLUMNS,  # a version-6 table gets the walk keys (version 7)
     *FACET_INDEXES,
 )
 
@@ -103,6 +110,8 @@ def ensure_schema(conn: object) -> bool:
         execute(statement)
     if not created and not had_edges:
         execute(EDGE_BACKFILL)  # links recorded before producer_edges existed
+    if not created:
+        execute(EDGE_KEY_BACKFILL)  # edges recorded before the walk keys existed
     execute("DELETE FROM consist_schema")
     execute("INSERT INTO consist_schema VALUES (%s)", [SCHEMA_VERSION])
     return bool(created)
