@@ -188,14 +188,17 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
             log_input=lambda path, key, meta: log_input(services, active, path, key, meta=meta),
         )
     signature, mode = identity.signature, request.cache.mode
-    found = _lookup(services, request, signature)
     locks = services.locks
-    if found.hit is None and locks and request.style is ExecutionStyle.FUNCTION:
+    if mode is not CacheMode.REUSE or request.style is not ExecutionStyle.FUNCTION:
+        locks = None
+    # With a local lock, only the memo is read before it: the index file once, under it.
+    found = _lookup(services, request, signature, memo_only=locks is not None and locks.local)
+    if found.hit is None and locks is not None:
         # A miss holds the signature's lock until its result is in the cache index, so an
         # identical step of another process waits here, then hits (cache/locks.py).
-        if mode is CacheMode.REUSE and locks.acquire(signature):
+        if locks.acquire(signature):
             active.held_lock = locks
-            found = _lookup(services, request, signature)
+        found = _lookup(services, request, signature)  # locked or not: the whole index
     try:
         if found.outcome is CacheOutcome.DEMOTED:
             services.completed.forget(signature)  # its outputs are gone
@@ -233,7 +236,9 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
     return active
 
 
-def _lookup(services: Services, request: RunRequest, signature: str) -> CacheLookup:
+def _lookup(
+    services: Services, request: RunRequest, signature: str, memo_only: bool = False
+) -> CacheLookup:
     """The cache lookup, validating a hit's outputs as the request asks (recovering a
     missing one from a recorded copy)."""
     return lookup_cache(
@@ -243,6 +248,7 @@ def _lookup(services: Services, request: RunRequest, signature: str) -> CacheLoo
         request.cache.validate,
         digester=services.digester,
         recover=services.copies.restore,
+        memo_only=memo_only,
     )
 
 

@@ -10,6 +10,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 import consist
 from consist import Tracker
 
@@ -128,3 +130,30 @@ def test_no_store_still_writes_the_snapshot_at_once(tmp_path: Path) -> None:
     ) / f"{miss.run.signature}.json"
     assert snapshot.is_file()
     assert os.stat(snapshot).st_ino == os.stat(entry).st_ino  # the entry links to it
+
+
+def test_a_miss_reads_the_cache_index_once_under_its_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from consist.cache import index as index_module
+
+    tracker = fresh(tmp_path)
+    tracker.run(fn=step, config={"v": 0})
+    reads: list[str] = []
+    real = index_module.read_bytes_or_none
+
+    def counting(path: str) -> bytes | None:
+        if os.sep + "index" + os.sep in path:
+            reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(index_module, "read_bytes_or_none", counting)
+    tracker.run(fn=step, config={"v": 1})
+    assert len(reads) == 1  # the in-process memo first, then the file once, locked
+    # A run another tracker completed is not in this one's memo: found under the lock.
+    other = fresh(tmp_path)
+    reads.clear()
+    hit = other.run(fn=step, config={"v": 1})
+    assert hit.cache_hit and len(reads) == 1
+    other.close()
+    tracker.close()

@@ -62,9 +62,9 @@ class CompletedIndex:
     def _path(self, signature: str) -> str:
         return os.path.join(self._layout.index_dir, signature[:2], f"{signature}.json")
 
-    def lookup(self, signature: str) -> ConsistRecord | None:
+    def lookup(self, signature: str, *, memo_only: bool = False) -> ConsistRecord | None:
         record = self._memo.get(signature)
-        if record is not None:
+        if record is not None or memo_only:
             return record
         data = read_bytes_or_none(self._path(signature))
         if data is None:

@@ -32,7 +32,13 @@ from consist.identity.canonical import digest_bytes
 
 
 class SignatureLock(Protocol):
-    """What the spine needs of a lock table (this module's, or a store's across machines)."""
+    """What the spine needs of a lock table (this module's, or a store's across machines).
+
+    ``local``: taking the lock costs no more than reading the index (a file lock), so a
+    miss looks the index up once, under the lock, after only the in-process memo.
+    """
+
+    local: bool
 
     def acquire(self, signature: str) -> bool: ...
 
@@ -41,6 +47,8 @@ class SignatureLock(Protocol):
 
 class SignatureLocks:
     """Per-signature exclusive locks shared by every process (and thread) of a run_dir."""
+
+    local = True
 
     def __init__(self, layout: RunLayout) -> None:
         self._path = os.path.join(layout.state_dir, "signature.locks")

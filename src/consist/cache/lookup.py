@@ -47,10 +47,12 @@ def lookup_cache(
     *,
     digester: FileDigester | None = None,
     recover: Recover | None = None,
+    memo_only: bool = False,
 ) -> CacheLookup:
+    """``memo_only``: look at runs this process has seen only (no file read)."""
     if mode is CacheMode.OVERWRITE:
         return CacheLookup(CacheOutcome.OVERWRITE)
-    record = completed.lookup(signature)
+    record = completed.lookup(signature, memo_only=memo_only)
     if record is None:
         return CacheLookup(CacheOutcome.MISS)
     failed = validate_outputs(record.outputs, validate, digester=digester, recover=recover)

@@ -68,6 +68,8 @@ def lock_key(signature: str) -> int:
 class AdvisoryLocks:
     """Per-signature locks held on the process's connection to the store."""
 
+    local = False  # a round trip: a hit is looked up before any lock is asked for
+
     def __init__(self, link: PgLink, lock_and_lookup: Prefetch) -> None:
         self._link = link
         self._lock_and_lookup = lock_and_lookup
