@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,7 +79,10 @@ def compute_code_identity(
     extra_deps: Iterable[str] = (),
 ) -> CodeIdentity:
     """Return the code identity of ``fn`` (or, with no function, of ``caller_file``)."""
-    source_file = _source_file(fn) if fn is not None else caller_file
+    if fn is not None:
+        source_file = _source_file(fn)
+    else:
+        source_file = os.path.abspath(caller_file) if caller_file else None
     identity = _base_identity(mode, fn, source_file, digester)
     deps = tuple(extra_deps)
     if not deps:
@@ -92,8 +96,8 @@ def _module_file_digest(source_file: str | None, digester: FileDigester) -> str 
     """Digest of a source file (one stat when unchanged), or None when it is not a file."""
     if not source_file:
         return None
-    try:
-        return digester.digest(source_file, what="code")
+    try:  # absolute already (compute_code_identity)
+        return digester.digest_and_stat(source_file, what="code")[0]
     except (MissingInputError, IsADirectoryError):
         return None
 
@@ -131,15 +135,33 @@ def _base_identity(
     return CodeIdentity("none", digest_bytes(b"code:none"))
 
 
+# function -> absolute path of its source file: unwrapped and made absolute once per
+# function object (weak keys: a lambda made per call does not accumulate).
+_source_files: weakref.WeakKeyDictionary[Any, str | None] = weakref.WeakKeyDictionary()
+
+
 def _source_file(fn: Callable[..., Any]) -> str | None:
+    try:
+        return _source_files[fn]
+    except (KeyError, TypeError):  # TypeError: not weakly referenceable
+        pass
     target = inspect.unwrap(fn)
     code = getattr(target, "__code__", None)
+    path: str | None
     if code is not None:
-        return str(code.co_filename)
+        path = str(code.co_filename)
+    else:
+        try:
+            path = inspect.getsourcefile(target)
+        except TypeError:
+            path = None
+    if path:
+        path = os.path.abspath(path)
     try:
-        return inspect.getsourcefile(target)
+        _source_files[fn] = path
     except TypeError:
-        return None
+        pass
+    return path
 
 
 def _callable_source_digest(fn: Callable[..., Any]) -> str:
