@@ -14,7 +14,9 @@ Without --url a throwaway server is started (tests/pg_server.py: initdb + pg_ctl
    thread each): ``client.map`` + ``gather`` alone, then ``tracker.map(client=...)``
    on the PostgreSQL store (every point a miss, recorded by the workers), then the
    same sweep again (every point a hit, decided before submission). Target: the
-   recorded sweep within 2x Dask alone.
+   recorded sweep within 2x Dask alone. ``--points-per-task K`` (default 1) also
+   times the every-miss sweep with ``tracker.map(..., points_per_task=K)`` (on a
+   fresh set of configs, so every point is a miss again).
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ def per_call(db_path: str, run_dir: Path, calls: int) -> dict[str, Any]:
     return {"miss": _summary(misses), "hit": _summary(hits)}
 
 
-def sweep(url: str, work: Path, points: int) -> dict[str, Any]:
+def sweep(url: str, work: Path, points: int, per_task: int = 1) -> dict[str, Any]:
     import distributed
 
     cluster = distributed.LocalCluster(
@@ -107,6 +109,15 @@ def sweep(url: str, work: Path, points: int) -> dict[str, Any]:
         again = tracker.map(sweep_step, configs, name="sweep", client=client)
         cached = time.perf_counter() - began
         assert all(r.cache_hit for r in again)
+        chunked = None
+        if per_task > 1:
+            fresh = [{"x": x, "chunked": True} for x in range(points)]
+            began = time.perf_counter()
+            results = tracker.map(
+                sweep_step, fresh, name="sweep", client=client, points_per_task=per_task
+            )
+            chunked = time.perf_counter() - began
+            assert all(not r.cache_hit and r.run.status == "completed" for r in results)
         tracker.close()
     finally:
         client.close()
@@ -117,6 +128,15 @@ def sweep(url: str, work: Path, points: int) -> dict[str, Any]:
         "consist_misses_s": round(recorded, 3),
         "consist_all_hits_s": round(cached, 3),
         "ratio_misses": round(recorded / dask_alone, 2),
+        **(
+            {
+                "points_per_task": per_task,
+                "consist_misses_chunked_s": round(chunked, 3),
+                "ratio_misses_chunked": round(chunked / dask_alone, 2),
+            }
+            if chunked is not None
+            else {}
+        ),
     }
 
 
@@ -127,6 +147,7 @@ def main() -> None:
     parser.add_argument("--url", default=None)
     parser.add_argument("--out", default=None)
     parser.add_argument("--sweep-only", action="store_true", help="Skip the per-call part.")
+    parser.add_argument("--points-per-task", type=int, default=1)
     args = parser.parse_args()
     server = None
     url = args.url
@@ -148,7 +169,7 @@ def main() -> None:
                 log("per-call: duckdb")
                 report["duckdb"] = per_call(str(work / "db.duckdb"), work / "duck", args.calls)
             log(f"sweep: {args.points} points on Dask")
-            report["dask_sweep"] = sweep(url, work, args.points)
+            report["dask_sweep"] = sweep(url, work, args.points, args.points_per_task)
     finally:
         if server is not None:
             server.stop()

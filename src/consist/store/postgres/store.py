@@ -116,6 +116,7 @@ class PostgresStore:
         self._write_lock = threading.RLock()
         self._flush_timer: threading.Timer | None = None
         self._batching = 0  # inside batch(): final records without locks wait too
+        self._holding = 0  # inside chunk(): final records wait even with their locks
         self._known: dict[str, ConsistRecord | None] = {}  # prefetch_completed's answers
         self._consumed: dict[str, int] = {}  # journal file -> bytes turned into snapshots
         self._created: str | None = None
@@ -176,7 +177,42 @@ class PostgresStore:
             return RUNNING_DELAY_SECONDS > 0 or self._batching > 0
         # A final record waits only in a batch, and never one whose lock it releases.
         locks = self._locks
+        if self._holding:
+            return True
         return self._batching > 0 and (locks is None or not locks.keys_to_release(records))
+
+    @contextmanager
+    def chunk(self, signatures: Sequence[str]) -> Iterator[None]:
+        """Run several points (a tracker.map chunk, ``signatures`` found missing by the
+        driver) with two round trips in all: their locks and lookups in one message
+        first (locks.py), their records in one message at the end, which releases
+        the locks. Running records wait too: a chunk is for short steps."""
+        locks = self._locks
+        layout = self._layout
+        taken: list[str] = []
+        if locks is not None:
+            taken = locks.acquire_many(
+                signatures,
+                lambda conn, keys, wanted: read.lock_many_and_find_completed(
+                    conn, keys, wanted, layout
+                ),
+            )
+        with self._write_lock:
+            self._batching += 1
+            self._holding += 1
+        try:
+            with self.assumed_missing(signatures):
+                yield
+        finally:
+            try:
+                with self._write_lock:
+                    self._batching -= 1
+                    self._holding -= 1
+                    if not self._batching and (self._deferred or self._unsent):
+                        self._write([], None)
+            finally:
+                if locks is not None:
+                    locks.finish_many(taken)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
