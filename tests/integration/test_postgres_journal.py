@@ -152,3 +152,61 @@ def test_a_killed_process_loses_no_completed_run(tmp_path: Path, pg_url: str) ->
     with Tracker(run_dir=tmp_path / "elsewhere", db_path=pg_url) as other:
         completed = {r.id for r in other.find_runs(status="completed", limit=None)}
         assert {*done, fourth} <= completed
+
+
+KILLED_IN_CHUNK = textwrap.dedent(
+    """
+    import json, os, signal, sys
+    from pathlib import Path
+    from consist import Tracker, flow
+    from consist.request import build
+
+    def square(config):
+        return config["x"] ** 2
+
+    url, run_dir, ids = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    tracker = Tracker(run_dir=run_dir, db_path=url, code_identity="callable_module")
+    configs = [{"x": x} for x in range(4)]
+    signatures = [
+        flow.run_signature(
+            tracker._services,
+            build.request_from_run({"fn": square, "name": "square", "config": c}),
+        )
+        for c in configs
+    ]
+    with tracker._services.store.chunk(signatures):
+        done = [tracker.run(square, name="square", config=c).run.id for c in configs[:2]]
+        ids.write_text(json.dumps(done))
+        os.kill(os.getpid(), signal.SIGKILL)  # the chunk's records were never sent
+    """
+)
+
+
+def test_a_worker_killed_inside_a_chunk_loses_no_completed_run(tmp_path: Path, pg_url: str) -> None:
+    import psycopg
+
+    run_dir = tmp_path / "runs"
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_IN_CHUNK)
+    ids = tmp_path / "ids.json"
+    child = subprocess.run(
+        [sys.executable, str(script), pg_url, str(run_dir), str(ids)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert child.returncode == -9, child.stderr
+    done = json.loads(ids.read_text())
+    with psycopg.connect(pg_url) as conn:  # the session died: its locks went with it
+        row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()
+        assert row is not None and row[0] == 0
+    with Tracker(run_dir=tmp_path / "elsewhere", db_path=pg_url) as other:
+        assert other.find_runs(status="completed", limit=None) == []
+    tracker = Tracker(run_dir=run_dir, db_path=pg_url)
+    for run_id in done:
+        assert tracker.get_run_record(run_id).run.status == "completed"
+    tracker.close()  # takes the dead worker's journal: snapshots and the rows
+    with Tracker(run_dir=tmp_path / "elsewhere", db_path=pg_url) as other:
+        assert {r.id for r in other.find_runs(status="completed", limit=None)} == set(done)
+    for run_id in done:
+        assert (run_dir / "consist_runs" / f"{run_id}.json").exists()

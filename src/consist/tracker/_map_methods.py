@@ -84,9 +84,8 @@ class MapMethods(TrackerBase):
         >>> results = tracker.map(simulate, [{"seed": s} for s in range(100)],
         ...                       name="simulate", client=client)  # doctest: +SKIP
         """
-        if isinstance(points_per_task, bool) or not isinstance(points_per_task, int):
-            points_per_task = -1  # refused below, with the value shown
-        if points_per_task < 1:
+        whole = isinstance(points_per_task, int) and not isinstance(points_per_task, bool)
+        if not whole or points_per_task < 1:
             raise ConfigError(
                 "points_per_task must be a positive integer.",
                 fix="Pass points_per_task=1 (one point per Dask task) or more for short steps.",
