@@ -53,6 +53,32 @@ def bare(x: int) -> int:
     return x * 2
 
 
+def bare_chunk(xs: list[int]) -> list[int]:
+    return [x * 2 for x in xs]
+
+
+def _workers_materialize(_: int) -> float:
+    """On a worker's task thread (its trackers are per thread): turn their journals into
+    snapshots now (tracker.sync_store)."""
+    from consist.tracker import _map_methods
+
+    began = time.perf_counter()
+    for tracker in (getattr(_map_methods._workers, "trackers", None) or {}).values():
+        tracker.sync_store()
+    return time.perf_counter() - began
+
+
+def materialize(client: Any) -> float:
+    """Seconds the slowest worker took to materialise its snapshots after a sweep (the
+    work a sweep defers to the workers' periodic sync; measured apart, and done before
+    the next timed sweep so that it never runs inside one)."""
+    futures = [
+        client.submit(_workers_materialize, n, workers=[address], pure=False)
+        for n, address in enumerate(client.scheduler_info()["workers"])
+    ]
+    return float(max(client.gather(futures)))
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -105,12 +131,21 @@ def sweep(url: str, work: Path, points: int, per_task: int = 1) -> dict[str, Any
         results = tracker.map(sweep_step, configs, name="sweep", client=client)
         recorded = time.perf_counter() - began
         assert all(not r.cache_hit and r.run.status == "completed" for r in results)
+        deferred = materialize(client)
         began = time.perf_counter()
         again = tracker.map(sweep_step, configs, name="sweep", client=client)
         cached = time.perf_counter() - began
         assert all(r.cache_hit for r in again)
-        chunked = None
+        chunked = alone_chunked = None
+        deferred_chunked = 0.0
         if per_task > 1:
+            # Dask alone with the same chunks: how much of the gain is Dask's own.
+            chunks = [list(range(i, min(i + per_task, points))) for i in range(0, points, per_task)]
+            began = time.perf_counter()
+            assert client.gather(client.map(bare_chunk, chunks, pure=False))[-1][-1] == 2 * (
+                points - 1
+            )
+            alone_chunked = time.perf_counter() - began
             fresh = [{"x": x, "chunked": True} for x in range(points)]
             began = time.perf_counter()
             results = tracker.map(
@@ -118,6 +153,7 @@ def sweep(url: str, work: Path, points: int, per_task: int = 1) -> dict[str, Any
             )
             chunked = time.perf_counter() - began
             assert all(not r.cache_hit and r.run.status == "completed" for r in results)
+            deferred_chunked = materialize(client)
         tracker.close()
     finally:
         client.close()
@@ -128,11 +164,14 @@ def sweep(url: str, work: Path, points: int, per_task: int = 1) -> dict[str, Any
         "consist_misses_s": round(recorded, 3),
         "consist_all_hits_s": round(cached, 3),
         "ratio_misses": round(recorded / dask_alone, 2),
+        "materialize_after_s": round(deferred, 3),
         **(
             {
                 "points_per_task": per_task,
+                "dask_alone_chunked_s": round(alone_chunked or 0.0, 3),
                 "consist_misses_chunked_s": round(chunked, 3),
                 "ratio_misses_chunked": round(chunked / dask_alone, 2),
+                "materialize_after_chunked_s": round(deferred_chunked, 3),
             }
             if chunked is not None
             else {}
