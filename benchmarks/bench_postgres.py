@@ -14,7 +14,9 @@ Without --url a throwaway server is started (tests/pg_server.py: initdb + pg_ctl
    thread each): ``client.map`` + ``gather`` alone, then ``tracker.map(client=...)``
    on the PostgreSQL store (every point a miss, recorded by the workers), then the
    same sweep again (every point a hit, decided before submission). Target: the
-   recorded sweep within 2x Dask alone.
+   recorded sweep within 2x Dask alone. ``--points-per-task K`` (default 1) also
+   times the every-miss sweep with ``tracker.map(..., points_per_task=K)`` (on a
+   fresh set of configs, so every point is a miss again).
 """
 
 from __future__ import annotations
@@ -51,6 +53,32 @@ def bare(x: int) -> int:
     return x * 2
 
 
+def bare_chunk(xs: list[int]) -> list[int]:
+    return [x * 2 for x in xs]
+
+
+def _workers_materialize(_: int) -> float:
+    """On a worker's task thread (its trackers are per thread): turn their journals into
+    snapshots now (tracker.sync_store)."""
+    from consist.tracker import _map_methods
+
+    began = time.perf_counter()
+    for tracker in (getattr(_map_methods._workers, "trackers", None) or {}).values():
+        tracker.sync_store()
+    return time.perf_counter() - began
+
+
+def materialize(client: Any) -> float:
+    """Seconds the slowest worker took to materialise its snapshots after a sweep (the
+    work a sweep defers to the workers' periodic sync; measured apart, and done before
+    the next timed sweep so that it never runs inside one)."""
+    futures = [
+        client.submit(_workers_materialize, n, workers=[address], pure=False)
+        for n, address in enumerate(client.scheduler_info()["workers"])
+    ]
+    return float(max(client.gather(futures)))
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -80,7 +108,7 @@ def per_call(db_path: str, run_dir: Path, calls: int) -> dict[str, Any]:
     return {"miss": _summary(misses), "hit": _summary(hits)}
 
 
-def sweep(url: str, work: Path, points: int) -> dict[str, Any]:
+def sweep(url: str, work: Path, points: int, per_task: int = 1) -> dict[str, Any]:
     import distributed
 
     cluster = distributed.LocalCluster(
@@ -103,10 +131,29 @@ def sweep(url: str, work: Path, points: int) -> dict[str, Any]:
         results = tracker.map(sweep_step, configs, name="sweep", client=client)
         recorded = time.perf_counter() - began
         assert all(not r.cache_hit and r.run.status == "completed" for r in results)
+        deferred = materialize(client)
         began = time.perf_counter()
         again = tracker.map(sweep_step, configs, name="sweep", client=client)
         cached = time.perf_counter() - began
         assert all(r.cache_hit for r in again)
+        chunked = alone_chunked = None
+        deferred_chunked = 0.0
+        if per_task > 1:
+            # Dask alone with the same chunks: how much of the gain is Dask's own.
+            chunks = [list(range(i, min(i + per_task, points))) for i in range(0, points, per_task)]
+            began = time.perf_counter()
+            assert client.gather(client.map(bare_chunk, chunks, pure=False))[-1][-1] == 2 * (
+                points - 1
+            )
+            alone_chunked = time.perf_counter() - began
+            fresh = [{"x": x, "chunked": True} for x in range(points)]
+            began = time.perf_counter()
+            results = tracker.map(
+                sweep_step, fresh, name="sweep", client=client, points_per_task=per_task
+            )
+            chunked = time.perf_counter() - began
+            assert all(not r.cache_hit and r.run.status == "completed" for r in results)
+            deferred_chunked = materialize(client)
         tracker.close()
     finally:
         client.close()
@@ -117,6 +164,18 @@ def sweep(url: str, work: Path, points: int) -> dict[str, Any]:
         "consist_misses_s": round(recorded, 3),
         "consist_all_hits_s": round(cached, 3),
         "ratio_misses": round(recorded / dask_alone, 2),
+        "materialize_after_s": round(deferred, 3),
+        **(
+            {
+                "points_per_task": per_task,
+                "dask_alone_chunked_s": round(alone_chunked or 0.0, 3),
+                "consist_misses_chunked_s": round(chunked, 3),
+                "ratio_misses_chunked": round(chunked / dask_alone, 2),
+                "materialize_after_chunked_s": round(deferred_chunked, 3),
+            }
+            if chunked is not None
+            else {}
+        ),
     }
 
 
@@ -127,6 +186,7 @@ def main() -> None:
     parser.add_argument("--url", default=None)
     parser.add_argument("--out", default=None)
     parser.add_argument("--sweep-only", action="store_true", help="Skip the per-call part.")
+    parser.add_argument("--points-per-task", type=int, default=1)
     args = parser.parse_args()
     server = None
     url = args.url
@@ -148,7 +208,7 @@ def main() -> None:
                 log("per-call: duckdb")
                 report["duckdb"] = per_call(str(work / "db.duckdb"), work / "duck", args.calls)
             log(f"sweep: {args.points} points on Dask")
-            report["dask_sweep"] = sweep(url, work, args.points)
+            report["dask_sweep"] = sweep(url, work, args.points, args.points_per_task)
     finally:
         if server is not None:
             server.stop()

@@ -98,3 +98,49 @@ def test_a_failing_point_on_dask_is_a_failed_run_and_others_complete(
         assert "point 2 is bad" in (results[1].run.error or "")
         [stored] = t.find_runs(status="failed")  # recorded in the store by the worker
         assert stored.id == results[1].run.id and "point 2 is bad" in (stored.error or "")
+
+
+def _advisory_locks(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()
+    return int(row[0]) if row else -1
+
+
+def test_points_per_task_runs_chunks_and_keeps_every_contract(
+    tmp_path: Path, sweep_log: Path, pg_url: str, dask_client: object
+) -> None:
+    """Chunks of 4: order kept, a failing point isolated, an identical point inside a
+    chunk executed once, every record in the store, no signature lock left held."""
+    dask_client.run(_set_log, str(sweep_log))  # type: ignore[attr-defined]
+    configs = [{"x": x} for x in range(10)]
+    configs[3] = {"x": 3, "fail": 1}
+    configs.insert(2, {"x": 1})  # the same point as configs[1], in the same chunk
+    with Tracker(run_dir=tmp_path / "runs", db_path=pg_url, code_identity="callable_module") as t:
+        results = t.map(sweep_step, configs, name="sweep", client=dask_client, points_per_task=4)
+        assert len(results) == len(configs)
+        assert [r.value for r in results if not r.cache_hit] == [
+            x * 10 if x != 3 else None for x in range(10)
+        ]
+        assert results[2].cache_hit and results[2].run.reused_run_id == results[1].run.id
+        assert results[4].run.status == "failed" and "point 3 is bad" in (
+            results[4].run.error or ""
+        )
+        assert _executed(sweep_log) == list(range(10))  # the duplicate did not execute
+        stored = {r.id: r for r in t.find_runs(model="sweep", limit=None)}
+        assert {r.run.id for r in results} <= set(stored)
+        assert stored[results[4].run.id].status == "failed"
+        assert _advisory_locks(pg_url) == 0  # each chunk's message released its locks
+        again = t.map(sweep_step, configs, name="sweep", client=dask_client, points_per_task=4)
+        assert [r.cache_hit for r in again] == [r.run.status == "completed" for r in results]
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "4"])
+def test_points_per_task_must_be_a_positive_integer(tmp_path: Path, bad: object) -> None:
+    from consist.errors import ConfigError
+
+    with Tracker(run_dir=tmp_path / "runs", db_path=None) as t:
+        with pytest.raises(ConfigError, match="points_per_task") as caught:
+            t.map(sweep_step, [{"x": 1}], client=object(), points_per_task=bad)  # type: ignore[arg-type]
+    assert caught.value.context["value"] == repr(bad)

@@ -38,6 +38,7 @@ class JournalChunk:
     name: str
     end_offset: int
     lines: list[bytes]
+    mine: bool = False  # written by this process (its records already went to the store)
 
 
 class PendingJournal:
@@ -67,10 +68,14 @@ class PendingJournal:
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         self._fd = os.open(os.path.join(self._dir, self._name), flags, 0o644)
 
-    def scan(self, consumed: dict[str, int]) -> list[JournalChunk]:
-        """Unconsumed complete lines of every journal file."""
+    def scan(self, consumed: dict[str, int], *, owned_only: bool = False) -> list[JournalChunk]:
+        """Unconsumed complete lines of every journal file; with ``owned_only``, only of
+        this process's file and of files whose owner (on this host) is gone."""
         chunks = []
+        own = self._name if self._pid == os.getpid() else None
         for name in self._names():
+            if owned_only and name != own and not _owner_gone(name):
+                continue
             start = consumed.get(name, 0)
             try:
                 with open(os.path.join(self._dir, name), "rb") as handle:
@@ -86,8 +91,14 @@ class PendingJournal:
                 end = start + len(data)
             if end > start:
                 lines = [line for line in data[:complete].split(b"\n") if line]
-                chunks.append(JournalChunk(name, end, lines))
+                chunks.append(JournalChunk(name, end, lines, mine=name == own))
         return chunks
+
+    def owned(self) -> OwnedJournal:
+        """This journal as seen by a store that takes records directly (PostgreSQL): only
+        this process's lines and those of dead owners on this host are its to consume;
+        a live process consumes its own (so no process reads every other's journal)."""
+        return OwnedJournal(self)
 
     def note_consumed(self, consumed: dict[str, int]) -> None:
         """Remember how far the store has copied each journal file (read from the store)."""
@@ -153,6 +164,21 @@ class PendingJournal:
             return [n for n in os.listdir(self._dir) if n.endswith(".log")]
         except FileNotFoundError:
             return []
+
+
+class OwnedJournal:
+    """A PendingJournal view whose scan covers only owned files (PendingJournal.owned)."""
+
+    __slots__ = ("_journal",)
+
+    def __init__(self, journal: PendingJournal) -> None:
+        self._journal = journal
+
+    def scan(self, consumed: dict[str, int]) -> list[JournalChunk]:
+        return self._journal.scan(consumed, owned_only=True)
+
+    def remove_consumed(self, consumed: dict[str, int]) -> list[str]:
+        return self._journal.remove_consumed(consumed)
 
 
 def _owner_gone(name: str) -> bool:

@@ -1,7 +1,9 @@
 """Writing what happened to a run, in a fixed order: JSON first, then indexes, then the store.
 
-With a shared store (DuckDB), the pending journal is a source of truth beside the
-snapshots (persist/materialize.py), and each step writes as little as it can:
+With a shared store (DuckDB or PostgreSQL), the pending journal is a source of truth
+beside the snapshots (persist/materialize.py), and each step writes as little as it can
+(a PostgreSQL store also gets each record directly, right after its journal line:
+persist/sync.py):
 
 * start (a miss) and progress (log_* calls): one journal line, so a run killed mid-way
   stays visible as ``running``; queries sync the journal into the store first;
@@ -42,9 +44,10 @@ class RunRecorder:
         self._sync = sync
         self._completed = completed
         self._produced = produced
-        # With a shared store the journal is a source of truth (persist/materialize.py);
-        # without one (db_path=None) every record is a snapshot at once.
-        self._journaled = sync.journaled
+        # With a shared store (DuckDB, PostgreSQL) the journal is a source of truth
+        # (persist/materialize.py); without one (db_path=None) every record is a snapshot
+        # at once.
+        self._journaled = sync.local_journal
 
     def record_started(self, record: ConsistRecord) -> None:
         data = encode_record(record)
@@ -69,10 +72,12 @@ class RunRecorder:
         run = record.run
         reusable = reusable and run.status == RunStatus.COMPLETED.value
         if self._journaled:
-            self._sync.journal_ended(record, data)
-            if reusable:
+
+            def index() -> None:
                 self._completed.write(record, data)
                 self._record_produced(record)
+
+            self._sync.journal_ended(record, data, then=index if reusable else None)
             return
         # No journal: the snapshot is the record, and the cache index links to it.
         path = write_snapshot(self._layout, record, update_latest=True, data=data)

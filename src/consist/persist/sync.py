@@ -140,6 +140,13 @@ class StoreSync:
         """Whether records reach the store through the journal (a shared store)."""
         return self._store.journaled
 
+    @property
+    def local_journal(self) -> bool:
+        """Whether this process's records are journal lines first, their snapshots
+        materialised later (persist/materialize.py): a journaled store, and a store that
+        takes records directly but keeps the journal for run_dir (PostgreSQL)."""
+        return self._store.journaled or bool(getattr(self._store, "local_journal", False))
+
     def find_record(self, run_id: str) -> ConsistRecord | None:
         """A run's snapshot, or its latest pending journal line (persist/materialize.py);
         on a store shared by many machines, a run whose snapshot is elsewhere."""
@@ -169,10 +176,14 @@ class StoreSync:
         through Consist syncs pending lines first, so it sees them."""
         self._journal_line(record, data)
 
-    def journal_ended(self, record: ConsistRecord, data: bytes) -> None:
-        """Journal a run's final record; sync now and then."""
-        self._journal_line(record, data)
-        if not self._store.journaled:
+    def journal_ended(
+        self, record: ConsistRecord, data: bytes, *, then: Callable[[], None] | None = None
+    ) -> None:
+        """Journal a run's final record; sync now and then. ``then`` runs after the
+        journal line and before a store that takes records directly gets it (the cache
+        index entries: run_dir's files first, as for every record, then the shared row)."""
+        self._journal_line(record, data, then=then)
+        if not self.local_journal:
             return
         self._last_ended = record
         self._since_sync += 1
@@ -182,10 +193,20 @@ class StoreSync:
         ):
             self._sync_in_background()
 
-    def _journal_line(self, record: ConsistRecord, data: bytes) -> None:
+    def _journal_line(
+        self, record: ConsistRecord, data: bytes, *, then: Callable[[], None] | None = None
+    ) -> None:
         self.require_write("Recording a run")
         if self._store.journaled:
             self._journal.append(data)
+            if then is not None:
+                then()
+        elif self.local_journal:
+            # The line first (run_dir's record, durable), then the shared row.
+            self._journal.append(data)
+            if then is not None:
+                then()
+            self._store.record_runs([record])
         else:
             # A store private to this process takes the record at once (no file write).
             self._store.record_runs([record])
@@ -203,7 +224,7 @@ class StoreSync:
 
     def _background_sync(self) -> None:
         try:
-            self.sync(blocking=False)
+            self._sync_own(blocking=False)
         except Exception as exc:  # never surfaces in user code; the next sync retries
             logger.warning("consist: background store sync failed: %s", exc)
 
@@ -221,10 +242,29 @@ class StoreSync:
         self._last_sync = time.monotonic()
         return copied
 
+    def _sync_own(self, *, blocking: bool, timeout: float | None = None) -> int:
+        """The periodic and exit sync: ``sync``, except that a store taking records
+        directly only gets this process's journal turned into snapshots (no heal check,
+        no abandoned-run search: as before it had a journal, those wait for a query
+        or ``sync_store``)."""
+        if self._store.journaled:
+            return self.sync(blocking=blocking, timeout=timeout)
+        try:
+            with self._store.session(blocking=blocking, timeout=timeout):
+                copied = self._catch_up()
+        except StoreBusy:
+            return 0
+        self._since_sync = 0
+        self._last_sync = time.monotonic()
+        return copied
+
     def _catch_up(self) -> int:
         """Copy pending lines into the store (materialising their snapshots), then point
         consist.json at the last run this process ended."""
-        copied = self._store.catch_up(self._journal, self._materialized, rejected=self._rejected)
+        # A store taking records directly consumes only what this process owns (its own
+        # lines, and those of dead processes on this host): PendingJournal.owned.
+        pending = self._journal if self._store.journaled else self._journal.owned()
+        copied = self._store.catch_up(pending, self._materialized, rejected=self._rejected)
         self._point_latest()
         return copied
 
@@ -338,7 +378,7 @@ class StoreSync:
             return  # nothing pending anywhere: do not open (or create) the database
         try:
             # Bounded: a DuckDB shell left open on the file must not hang interpreter exit.
-            self.sync(blocking=True, timeout=EXIT_SYNC_TIMEOUT_SECONDS)
+            self._sync_own(blocking=True, timeout=EXIT_SYNC_TIMEOUT_SECONDS)
             self._journal.close()
         except (StoreError, OSError) as exc:
             # The snapshots are safe; the next process that syncs will copy them.
@@ -352,7 +392,7 @@ class StoreSync:
         comparison itself only reads."""
         from consist.persist.check import check_store
 
-        if self._access is AccessMode.WRITE and self._journal.has_unconsumed():
+        if self._access is AccessMode.WRITE and self._pending_for_store():
             self.sync(blocking=True)
         return check_store(self._store, self._layout, self._journal, self._decode, progress)
 
@@ -372,7 +412,7 @@ class StoreSync:
         holds every ended run; ``with_pending`` asks a store as if the pending journal
         records (a reader's, never written) had been recorded."""
         store = self._store
-        if self._access is AccessMode.WRITE and self._journal.has_unconsumed():
+        if self._access is AccessMode.WRITE and self._pending_for_store():
             return self._query_in_write_session(answer)
         marker = read_generation(self._layout)  # outside the session: keep it short
         try:
@@ -409,7 +449,7 @@ class StoreSync:
         """
         store = self._store
         write = self._access is AccessMode.WRITE
-        if not (write and self._journal.has_unconsumed()):
+        if not (write and self._pending_for_store()):
             marker = read_generation(self._layout)
             with store.read_session():
                 lineage = store.lineage()
@@ -418,6 +458,11 @@ class StoreSync:
         with self._write_session():  # heals a store that needs it, then catches up
             self._catch_up()
             return read(store)
+
+    def _pending_for_store(self) -> bool:
+        """Whether journal lines wait to be copied into the store (never for a store that
+        takes records directly: its journal only waits to become snapshots)."""
+        return self._store.journaled and self._journal.has_unconsumed()
 
     def _query_in_write_session(self, answer: Callable[[MetadataStore], T]) -> T:
         with self._write_session():

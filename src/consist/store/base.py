@@ -93,6 +93,11 @@ class JournalChunkLike(Protocol):
     @property
     def lines(self) -> list[bytes]: ...
 
+    @property
+    def mine(self) -> bool:
+        """Written by this process (a store taking records directly already has them)."""
+        ...
+
 
 # Every record line the recorder writes starts so (persist/snapshot.encode_record).
 _RECORD_PREFIX = b'{"schema_version":1,"run":{"id":"'

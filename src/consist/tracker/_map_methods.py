@@ -19,6 +19,12 @@ Rules (docs/distributed.md):
   store: the workers must see the same ``run_dir`` (a shared file system) and
   ``db_path`` (a PostgreSQL URL for workers on other hosts; a DuckDB file works for
   workers on this host). Identical points submitted at once run once (signature locks).
+* ``points_per_task=k`` (default 1) ships the misses k to a Dask task, in order: for
+  short steps, Dask's own cost per task and (on PostgreSQL) the round trips are paid
+  once per chunk (store/postgres/locks.py: two messages per chunk instead of two per
+  point). A chunk runs its points one after the other on one worker, so keep 1 for
+  steps that take seconds (load balance), and a chunk's records reach the server
+  together at its end (docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from consist import flow
+from consist.errors import ConfigError
 from consist.model.run import RunResult
 from consist.request import build
 from consist.settings import TrackerConfig
@@ -46,6 +53,7 @@ class MapMethods(TrackerBase):
         name: str | None = None,
         outputs: list[str] | None = None,
         client: Any = None,
+        points_per_task: int = 1,
         **run_kwargs: Any,
     ) -> list[RunResult]:
         """Run ``fn`` once per config (a sweep); cached points are reused, never re-run.
@@ -61,6 +69,10 @@ class MapMethods(TrackerBase):
         client:
             ``None`` runs every point in this process. A ``dask.distributed.Client``
             runs the misses on its workers (hits are decided and recorded here first).
+        points_per_task:
+            With a client, how many misses each Dask task runs, one after the other
+            (default 1). For steps of milliseconds, 10-50 amortises the per-task cost;
+            keep 1 for long steps, so that the workers stay evenly loaded.
 
         Returns
         -------
@@ -72,6 +84,14 @@ class MapMethods(TrackerBase):
         >>> results = tracker.map(simulate, [{"seed": s} for s in range(100)],
         ...                       name="simulate", client=client)  # doctest: +SKIP
         """
+        whole = isinstance(points_per_task, int) and not isinstance(points_per_task, bool)
+        if not whole or points_per_task < 1:
+            raise ConfigError(
+                "points_per_task must be a positive integer.",
+                fix="Pass points_per_task=1 (one point per Dask task) or more for short steps.",
+                parameter="points_per_task",
+                value=repr(points_per_task),
+            )
         points = list(configs)
         call = dict(run_kwargs, name=name, outputs=outputs)
         if client is None:
@@ -99,18 +119,22 @@ class MapMethods(TrackerBase):
                 else:
                     misses.append(index)
         if misses:
+            chunks = [
+                misses[i : i + points_per_task] for i in range(0, len(misses), points_per_task)
+            ]
             futures = client.map(
-                _remote_point,
-                [points[index] for index in misses],
-                [signatures[index] for index in misses],
+                _remote_points,
+                [[points[index] for index in chunk] for chunk in chunks],
+                [[signatures[index] for index in chunk] for chunk in chunks],
                 settings=self._settings,
                 tracker_type=type(self),
                 fn=fn,
                 call=call,
                 pure=False,
             )
-            for index, result in zip(misses, client.gather(futures), strict=True):
-                results[index] = result
+            for chunk, done in zip(chunks, client.gather(futures), strict=True):
+                for index, result in zip(chunk, done, strict=True):
+                    results[index] = result
         return [result for result in results if result is not None]
 
 
@@ -131,23 +155,28 @@ def _run_point(
 _workers = threading.local()
 
 
-def _remote_point(
-    config: Any,
-    signature: str,
+def _remote_points(
+    configs: list[Any],
+    signatures: list[str],
     *,
     settings: TrackerConfig,
     tracker_type: Callable[..., Any],
     fn: Callable[..., Any],
     call: dict[str, Any],
-) -> RunResult:
-    """A Dask task: one point, recorded by this worker thread's tracker. ``signature``
-    is the point's, which the driver just looked up and found missing: a shared store
-    skips that lookup (the one under the signature's lock still asks)."""
+) -> list[RunResult]:
+    """A Dask task: points run in order, recorded by this worker thread's tracker.
+    ``signatures`` are theirs, which the driver just looked up and found missing: a
+    shared store skips that lookup (the one under each signature's lock still asks);
+    a chunk of several points takes its locks, and sends its records, in one message
+    each (PostgresStore.chunk)."""
     trackers: dict[TrackerConfig, Any] = getattr(_workers, "trackers", None) or {}
     _workers.trackers = trackers
     tracker = trackers.get(settings)
     if tracker is None:
         tracker = trackers[settings] = tracker_type(config=settings)
-    assumed = getattr(tracker._services.store, "assumed_missing", None)
-    with assumed([signature]) if assumed is not None else nullcontext():
-        return _run_point(tracker, fn, config, call)
+    store = tracker._services.store
+    together = getattr(store, "chunk", None) if len(configs) > 1 else None
+    if together is None:
+        together = getattr(store, "assumed_missing", None)
+    with together(signatures) if together is not None else nullcontext():
+        return [_run_point(tracker, fn, config, call) for config in configs]

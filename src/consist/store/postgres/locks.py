@@ -26,6 +26,12 @@ Waiting polls with backoff (5 ms up to 250 ms) instead of the blocking
 call would stall every other thread's records. Locks are re-entrant per connection,
 so threads of one process also take turns through an in-process table.
 
+Chunks (``tracker.map(..., points_per_task=k)``): ``acquire_many`` takes the locks of
+a chunk's signatures and looks them all up in ONE message; each point's ``acquire``
+then costs nothing, its ``release`` hands the lock back to the chunk (a duplicate point
+of the chunk may take it again), and the chunk's final records are sent together at
+its end, their message releasing the locks (``finish_many`` unlocks any left over).
+
 The key is the signature's first 15 hex digits (60 bits, a positive bigint), in the
 advisory-lock space of the store's database; a collision only makes one step wait.
 
@@ -52,6 +58,8 @@ logger = logging.getLogger("consist")
 
 #: (connection, signature) -> the completed record, sent in the lock's message.
 Prefetch = Callable[[Any, int, str], tuple[bool, ConsistRecord | None]]
+#: (connection, keys, signatures) -> (lock taken, per key), completed records by signature.
+PrefetchMany = Callable[[Any, list[int], list[str]], tuple[list[bool], dict[str, ConsistRecord]]]
 
 _MISSING = object()
 
@@ -77,12 +85,79 @@ class AdvisoryLocks:
         self._released: set[str] = set()  # unlocked by the final record's message
         self._lost: set[str] = set()
         self._prefetched: dict[str, ConsistRecord | None] = {}
+        self._chunk: set[str] = set()  # taken by acquire_many, released by finish_many
+        self._free: set[str] = set()  # of those, the ones no point of the chunk holds now
         self._turns = threading.Condition()
         link.on_reconnect = self._connection_lost
+
+    def acquire_many(self, signatures: Sequence[str], lock_many: PrefetchMany) -> list[str]:
+        """Take the locks of ``signatures`` this process does not hold, with their
+        lookups, in one message; return those taken (the others go through ``acquire``)."""
+        with self._turns:
+            mine = [s for s in dict.fromkeys(signatures) if s not in self._held]
+            for signature in mine:
+                self._held[signature] = -1
+        if not mine:
+            return []
+        keys = [lock_key(signature) for signature in mine]
+
+        def attempt(conn: Any) -> tuple[list[bool], dict[str, ConsistRecord], int]:
+            got, found = lock_many(conn, keys, mine)
+            for _ in range(sum(got)):
+                self._link.pin()
+            return got, found, self._link.generation
+
+        try:
+            got, found, generation = self._link.run(attempt, transaction=False)
+        except BaseException:
+            for signature in mine:
+                self._forget(signature)
+            raise
+        taken = [signature for signature, ok in zip(mine, got, strict=True) if ok]
+        with self._turns:
+            for signature in taken:
+                self._held[signature] = generation
+                self._prefetched[signature] = found.get(signature)
+            self._chunk.update(taken)
+            self._free.update(taken)
+        for signature in set(mine) - set(taken):
+            self._forget(signature)
+        return taken
+
+    def finish_many(self, taken: Sequence[str]) -> None:
+        """End a chunk: unlock what its final records' message did not, forget them all."""
+        generation = self._link.generation
+        with self._turns:
+            left = [
+                lock_key(s)
+                for s in taken
+                if s not in self._released
+                and s not in self._lost
+                and self._held.get(s) == generation
+            ]
+            self._chunk.difference_update(taken)
+            self._free.difference_update(taken)
+        try:
+            if left:
+                self._link.run(
+                    lambda conn: conn.execute(
+                        "SELECT pg_advisory_unlock(k) FROM unnest(%s::bigint[]) AS t(k)", [left]
+                    ),
+                    transaction=False,
+                )
+        except Exception as exc:  # a lost connection took the locks with it
+            logger.warning("consist: releasing %d signature lock(s) failed: %s", len(left), exc)
+        finally:
+            for signature in taken:
+                self._forget(signature)
+                self._link.unpin()
 
     def acquire(self, signature: str) -> bool:
         with self._turns:
             while signature in self._held:
+                if signature in self._free:  # taken for its chunk: nothing to ask the server
+                    self._free.discard(signature)
+                    return True
                 self._turns.wait()
             self._held[signature] = -1  # ours in this process; not yet in the server
         key = lock_key(signature)
@@ -152,6 +227,10 @@ class AdvisoryLocks:
 
     def release(self, signature: str) -> None:
         with self._turns:
+            if signature in self._chunk:  # back to its chunk (finish_many unlocks)
+                self._free.add(signature)
+                self._turns.notify_all()
+                return
             generation = self._held.get(signature)
             done = signature in self._released or signature in self._lost
         try:

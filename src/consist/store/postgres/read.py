@@ -210,16 +210,24 @@ def find_completed_many(
     conn: Any, signatures: list[str], layout: RunLayout
 ) -> dict[str, ConsistRecord]:
     """``find_completed`` for many signatures in one query (tracker.map's hit decisions)."""
-    sql = (
-        f"SELECT {RUN_SELECT}, r.config::text, l.direction, {ARTIFACT_SELECT} "
-        "FROM (SELECT DISTINCT ON (signature) * FROM runs WHERE signature = ANY(%s) "
-        "AND status = 'completed' "
-        "ORDER BY signature, cache_hit IS TRUE, created_at DESC NULLS LAST) r "
-        "LEFT JOIN run_artifacts l ON l.run_id = r.id "
-        "LEFT JOIN artifacts a ON a.id = l.artifact_id ORDER BY r.id, l.key"
-    )
+    return _records_by_signature(conn.execute(_FIND_MANY, [signatures]).fetchall(), layout)
+
+
+_FIND_MANY = (
+    f"SELECT {RUN_SELECT}, r.config::text, l.direction, {ARTIFACT_SELECT} "
+    "FROM (SELECT DISTINCT ON (signature) * FROM runs WHERE signature = ANY(%s) "
+    "AND status = 'completed' "
+    "ORDER BY signature, cache_hit IS TRUE, created_at DESC NULLS LAST) r "
+    "LEFT JOIN run_artifacts l ON l.run_id = r.id "
+    "LEFT JOIN artifacts a ON a.id = l.artifact_id ORDER BY r.id, l.key"
+)
+
+
+def _records_by_signature(
+    rows: list[tuple[Any, ...]], layout: RunLayout
+) -> dict[str, ConsistRecord]:
     by_run: dict[str, list[tuple[Any, ...]]] = {}
-    for row in conn.execute(sql, [signatures]).fetchall():
+    for row in rows:
         by_run.setdefault(row[0], []).append(row)
     found: dict[str, ConsistRecord] = {}
     for rows in by_run.values():
@@ -243,6 +251,25 @@ def lock_and_find_completed(
         cur.nextset()
         rows = cur.fetchall()
     return got, (_record(rows, layout) if got else None)
+
+
+def lock_many_and_find_completed(
+    conn: Any, keys: list[int], signatures: list[str], layout: RunLayout
+) -> tuple[list[bool], dict[str, ConsistRecord]]:
+    """Try the advisory locks ``keys`` (in order), then look ``signatures`` up: one
+    message, the lookup's snapshot taken after the locks (tracker.map's chunks)."""
+    from consist._libs.psycopg import psycopg
+
+    with psycopg().ClientCursor(conn) as cur:
+        cur.execute(
+            "SELECT pg_try_advisory_lock(k) FROM unnest(%s::bigint[]) WITH ORDINALITY "
+            "AS t(k, n) ORDER BY n; " + _FIND_MANY,
+            [keys, signatures],
+        )
+        got = [bool(row[0]) for row in cur.fetchall()]
+        cur.nextset()
+        rows = cur.fetchall()
+    return got, _records_by_signature(rows, layout)
 
 
 def get_record(conn: Any, run_id: str, layout: RunLayout) -> ConsistRecord | None:

@@ -4,8 +4,14 @@ Contract differences from the DuckDB store, and why:
 
 * Not journaled: the server takes concurrent writers, so each record goes straight in
   (one message, one transaction: write.py) when the run ends. That is what lets another
-  machine's cache lookup see a run the moment its step ends; the run's JSON snapshot
-  is still written first (persist/recorder.py), so the snapshots stay the truth.
+  machine's cache lookup see a run the moment its step ends. run_dir's own record is
+  still written first, as a line of this process's pending journal (``local_journal``;
+  persist/recorder.py, like the DuckDB store's); ``catch_up`` turns those lines into
+  the JSON snapshots (persist/materialize.py) and removes the consumed journal, every
+  ``sync_every_runs`` runs or ``sync_every_seconds``, at close and at exit. It also
+  takes the journals that dead processes on this host left (their records may never
+  have reached the server): their final records are sent, a running one only when the
+  server has no row for that run (it may have been marked abandoned since).
 * A *running* record (a step's start, log_* progress) waits up to
   ``CONSIST_POSTGRES_RUNNING_DELAY`` seconds (default 0.2; 0 sends at once) before it
   is sent: a step that ends sooner sends only its final record (one round trip less
@@ -82,6 +88,7 @@ os.register_at_fork(after_in_child=_reset_stores_after_fork)
 
 class PostgresStore:
     journaled = False
+    local_journal = True  # run_dir's records: journal lines, snapshots at catch_up
 
     def __init__(
         self,
@@ -109,7 +116,9 @@ class PostgresStore:
         self._write_lock = threading.RLock()
         self._flush_timer: threading.Timer | None = None
         self._batching = 0  # inside batch(): final records without locks wait too
+        self._holding = 0  # inside chunk(): final records wait even with their locks
         self._known: dict[str, ConsistRecord | None] = {}  # prefetch_completed's answers
+        self._consumed: dict[str, int] = {}  # journal file -> bytes turned into snapshots
         self._created: str | None = None
         _live_stores.add(self)
         # Fail at construction, not at the first run: a bad URL or a server that cannot
@@ -145,6 +154,7 @@ class PostgresStore:
         # running record could replace the parent's final one).
         self._deferred.clear()
         self._unsent.clear()
+        self._consumed.clear()  # the child writes a journal of its own
         self._flush_timer = None
         self._write_lock = threading.RLock()
         self._session_lock = threading.RLock()
@@ -167,7 +177,42 @@ class PostgresStore:
             return RUNNING_DELAY_SECONDS > 0 or self._batching > 0
         # A final record waits only in a batch, and never one whose lock it releases.
         locks = self._locks
+        if self._holding:
+            return True
         return self._batching > 0 and (locks is None or not locks.keys_to_release(records))
+
+    @contextmanager
+    def chunk(self, signatures: Sequence[str]) -> Iterator[None]:
+        """Run several points (a tracker.map chunk, ``signatures`` found missing by the
+        driver) with two round trips in all: their locks and lookups in one message
+        first (locks.py), their records in one message at the end, which releases
+        the locks. Running records wait too: a chunk is for short steps."""
+        locks = self._locks
+        layout = self._layout
+        taken: list[str] = []
+        if locks is not None:
+            taken = locks.acquire_many(
+                signatures,
+                lambda conn, keys, wanted: read.lock_many_and_find_completed(
+                    conn, keys, wanted, layout
+                ),
+            )
+        with self._write_lock:
+            self._batching += 1
+            self._holding += 1
+        try:
+            with self.assumed_missing(signatures):
+                yield
+        finally:
+            try:
+                with self._write_lock:
+                    self._batching -= 1
+                    self._holding -= 1
+                    if not self._batching and (self._deferred or self._unsent):
+                        self._write([], None)
+            finally:
+                if locks is not None:
+                    locks.finish_many(taken)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -310,11 +355,52 @@ class PostgresStore:
         *,
         rejected: RejectedRecords | None = None,
     ) -> int:
+        """Turn the journal lines of ``pending`` into snapshots (``decode`` materialises
+        them) and send those not written by this process; return how many were sent."""
         # Records came in directly; this is where held-back ones get another try.
         if self._unsent or self._deferred:
             with self._write_lock:
                 self._write([], rejected)
-        return 0
+        chunks = pending.scan(self._consumed)
+        foreign: dict[str, ConsistRecord] = {}
+        for chunk in chunks:
+            for line in _last_line_per_run(chunk.lines):
+                try:
+                    record = decode(line)
+                except Exception as exc:
+                    if rejected is None:
+                        raise
+                    reason = f"unreadable journal line: {type(exc).__name__}: {exc}"
+                    rejected.set_aside(_run_id_of(line) or "", reason, chunk.name, line)
+                    continue
+                if record is not None and not chunk.mine:
+                    foreign[record.run.id] = record
+        sent = self._send_foreign(list(foreign.values()), rejected)
+        self._consumed.update((chunk.name, chunk.end_offset) for chunk in chunks)
+        if not self._unsent:  # a record still held back keeps its journal line
+            for name in pending.remove_consumed(dict(self._consumed)):
+                self._consumed.pop(name, None)
+        return sent
+
+    def _send_foreign(self, records: list[ConsistRecord], rejected: RejectedRecords | None) -> int:
+        if not records:
+            return 0
+        running = [r.run.id for r in records if r.run.status == RunStatus.RUNNING.value]
+        if running:
+            present = set(
+                self._read(
+                    lambda conn: [
+                        row[0]
+                        for row in conn.execute(
+                            "SELECT id FROM runs WHERE id = ANY(%s)", [running]
+                        ).fetchall()
+                    ]
+                )
+            )
+            records = [r for r in records if r.run.id not in present]
+        with self._write_lock:
+            self._write(records, rejected)
+        return len(records)
 
     def lineage(self) -> StoreLineage:
         created, self._created = self._created, None
@@ -438,6 +524,30 @@ class PostgresStore:
             self._engine.dispose()
             self._engine = None
         self._link.close()
+
+
+def _run_id_of(line: bytes) -> str | None:
+    """The run id of a journal line (records start ``{"schema_version":1,"run":{"id":``),
+    without decoding it; None when the line does not look like that."""
+    head = line[:200]
+    start = head.find(b'"run":{"id":"')
+    if start < 0:
+        return None
+    start += len(b'"run":{"id":"')
+    end = head.find(b'"', start)
+    return head[start:end].decode("utf-8", "replace") if end > start else None
+
+
+def _last_line_per_run(lines: Sequence[bytes]) -> list[bytes]:
+    """A run's lines are in one file, in order: only its last one needs a snapshot.
+    Lines whose run id is not recognised here are all kept (decoding says what they are)."""
+    last: dict[str, int] = {}
+    for index, line in enumerate(lines):
+        run_id = _run_id_of(line)
+        if run_id is not None:
+            last[run_id] = index
+    keep = set(last.values())
+    return [line for i, line in enumerate(lines) if i in keep or _run_id_of(line) is None]
 
 
 def _lost_connection(exc: StoreError) -> bool:
