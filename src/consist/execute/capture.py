@@ -27,7 +27,7 @@ from consist.execute.artifacts import output_artifact
 from consist.execute.python import split_returns
 from consist.execute.watch import DirectoryWatch
 from consist.formats.registry import write_table
-from consist.fs.contain import check_ext, join_inside
+from consist.fs.contain import check_ext, join_inside, refuse_outside_link
 from consist.fs.layout import RunLayout
 from consist.identity.code import user_stacklevel
 from consist.identity.files import FileDigester
@@ -69,14 +69,17 @@ class OutputCapture:
 
     def output_path(self, key: str, ext: str | None) -> Path:
         """Path in the artifact directory for output ``key`` (logged at the end if written)."""
-        path = join_inside(self.artifact_dir, key + check_ext(ext), "key")
+        part = key + check_ext(ext)
+        path = join_inside(self.artifact_dir, part, "key", check_link=False)
         parent = os.path.dirname(path)
         try:
             os.mkdir(parent)  # the run's own directory: usually new, its parent exists
         except FileExistsError:
-            pass
+            # Only a path in a directory that existed can be a planted symlink.
+            refuse_outside_link(path, self.artifact_dir, part, "key")
         except FileNotFoundError:
             os.makedirs(parent, exist_ok=True)
+            refuse_outside_link(path, self.artifact_dir, part, "key")
         self.planned[key] = path
         return Path(path)
 

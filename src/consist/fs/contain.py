@@ -18,10 +18,13 @@ Rules (a user-visible promise, tested with Hypothesis in tests/property/):
 from __future__ import annotations
 
 import os
+import re
 
 from consist.errors import PathEscapeError
 
 _SEPARATORS = ("/", "\\")
+# A single file name that normpath would leave as is: no separator, NUL, or dot-only name.
+_PLAIN_NAME = re.compile(r"(?![.]+$)[^/\\\x00]+")
 
 
 def _escape(parameter: str, value: object, why: str, root: str) -> PathEscapeError:
@@ -33,18 +36,31 @@ def _escape(parameter: str, value: object, why: str, root: str) -> PathEscapeErr
     )
 
 
-def join_inside(root: str, part: str, parameter: str) -> str:
-    """``root/part`` normalised, if it stays inside ``root`` (see the module rules)."""
-    if not isinstance(part, str) or not part or "\x00" in part:
-        raise _escape(parameter, part, "is not a usable relative path", root)
-    if os.path.isabs(part) or part.startswith(_SEPARATORS):
-        raise _escape(parameter, part, "is an absolute path", root)
-    path = os.path.normpath(os.path.join(root, part.replace("\\", "/")))
-    if path != root and not path.startswith(root + os.sep):
-        raise _escape(parameter, part, "leads outside its directory", root)
+def join_inside(root: str, part: str, parameter: str, *, check_link: bool = True) -> str:
+    """``root/part`` normalised, if it stays inside ``root`` (see the module rules).
+
+    ``check_link=False`` leaves the symlink rule to the caller (:func:`refuse_outside_link`),
+    for a caller that knows the path cannot exist yet (its directory was just created).
+    """
+    if type(part) is str and part and _PLAIN_NAME.fullmatch(part):
+        path = os.path.join(root, part)  # one plain name: nothing to normalise
+    else:
+        if not isinstance(part, str) or not part or "\x00" in part:
+            raise _escape(parameter, part, "is not a usable relative path", root)
+        if os.path.isabs(part) or part.startswith(_SEPARATORS):
+            raise _escape(parameter, part, "is an absolute path", root)
+        path = os.path.normpath(os.path.join(root, part.replace("\\", "/")))
+        if path != root and not path.startswith(root + os.sep):
+            raise _escape(parameter, part, "leads outside its directory", root)
+    if check_link:
+        refuse_outside_link(path, root, part, parameter)
+    return path
+
+
+def refuse_outside_link(path: str, root: str, part: str, parameter: str) -> None:
+    """Refuse ``path`` (``root/part``) if it is a symlink resolving outside ``root``."""
     if os.path.islink(path) and not _inside(os.path.realpath(path), os.path.realpath(root)):
         raise _escape(parameter, part, "is a symlink that points outside its directory", root)
-    return path
 
 
 def check_ext(ext: str | None, parameter: str = "ext") -> str:
