@@ -35,9 +35,10 @@ import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from consist.errors import StoreError
+from consist.model import codec
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
 from consist.store.links import ArtifactLink, ArtifactQuery, LineageGraph, LinkQuery
@@ -99,6 +100,9 @@ class JournalChunkLike(Protocol):
         ...
 
 
+ChunkT = TypeVar("ChunkT", bound=JournalChunkLike)
+
+
 # Every record line the recorder writes starts so (persist/snapshot.encode_record).
 _RECORD_PREFIX = b'{"schema_version":1,"run":{"id":"'
 
@@ -119,14 +123,14 @@ def line_run_id(line: bytes) -> str | None:
         return None
 
 
-def latest_lines(chunks: Sequence[JournalChunkLike]) -> list[tuple[str, bytes]]:
-    """(journal file, line) of the last line of each run, in the order of those lines.
+def latest_lines(chunks: Sequence[ChunkT]) -> list[tuple[ChunkT, bytes]]:
+    """(journal chunk, line) of the last line of each run, in the order of those lines.
 
     A run's lines are in one journal file, in order, each superseding the one before,
     so only the last needs decoding. A line whose run id is not read cheaply is kept
     (its decoded record then orders after the lines before it, as before).
     """
-    latest: dict[object, tuple[str, bytes]] = {}
+    latest: dict[object, tuple[ChunkT, bytes]] = {}
     for chunk in chunks:
         for line in chunk.lines:
             key: object = line_run_id(line)
@@ -134,8 +138,44 @@ def latest_lines(chunks: Sequence[JournalChunkLike]) -> list[tuple[str, bytes]]:
                 key = object()
             else:
                 latest.pop(key, None)  # keep the order of last lines
-            latest[key] = (chunk.name, line)
+            latest[key] = (chunk, line)
     return list(latest.values())
+
+
+def guess_run_id(line: bytes) -> str | None:
+    """The run id a journal line names, if it names one (also for a line that is not a
+    valid record: the rejected-records list then says whose it was)."""
+    run_id = line_run_id(line)
+    if run_id is not None:
+        return run_id
+    try:
+        run_id = codec.decode(line)["run"]["id"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return run_id if isinstance(run_id, str) else None
+
+
+def decode_latest(
+    chunks: Sequence[ChunkT],
+    decode: RecordDecoder,
+    rejected: RejectedRecords | None,
+) -> list[tuple[ConsistRecord, ChunkT, bytes]]:
+    """(record, chunk, line) of the last line of each run (``decode`` may materialise
+    it), in order. A line that is not a record is set aside in ``rejected`` with the
+    reason (without ``rejected``, the error propagates)."""
+    decoded: list[tuple[ConsistRecord, ChunkT, bytes]] = []
+    for chunk, line in latest_lines(chunks):
+        try:
+            record = decode(line)
+        except Exception as exc:
+            if rejected is None:
+                raise
+            reason = f"unreadable journal line: {type(exc).__name__}: {exc}"
+            rejected.set_aside(guess_run_id(line), reason, chunk.name, line)
+            continue
+        if record is not None:
+            decoded.append((record, chunk, line))
+    return decoded
 
 
 class PendingRecords(Protocol):

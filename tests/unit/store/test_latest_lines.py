@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from consist.store.base import latest_lines, line_run_id
+from consist.store.base import guess_run_id, latest_lines, line_run_id
 
 
 @dataclass
@@ -12,6 +12,7 @@ class Chunk:
     name: str
     lines: list[bytes] = field(default_factory=list)
     end_offset: int = 0
+    mine: bool = True
 
 
 def line(run_id: str, status: str) -> bytes:
@@ -33,7 +34,7 @@ def test_only_each_runs_last_line_is_kept_in_the_order_of_last_lines() -> None:
         Chunk("a", [line("r1", "running"), line("r2", "running"), line("r1", "completed")]),
         Chunk("b", [line("r3", "completed")]),
     ]
-    kept = latest_lines(chunks)
+    kept = [(chunk.name, line) for chunk, line in latest_lines(chunks)]
     assert kept == [
         ("a", line("r2", "running")),
         ("a", line("r1", "completed")),
@@ -49,3 +50,10 @@ def test_lines_whose_id_is_not_read_cheaply_are_all_kept_in_place() -> None:
     # Both unreadable-by-prefix lines stay (the decoder judges them); the prefixed r1
     # line kept is the last one, after them, so it still wins over the odd line.
     assert kept == [odd, torn, line("r1", "completed")]
+
+
+def test_guess_run_id_reads_the_prefix_or_else_the_decoded_line() -> None:
+    assert guess_run_id(line("r-1", "running")) == "r-1"
+    assert guess_run_id(b'{"run":{"id":"r-2"},"schema_version":1}') == "r-2"
+    assert guess_run_id(b'{"run":{"id":3}}') is None
+    assert guess_run_id(b"torn {") is None

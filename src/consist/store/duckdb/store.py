@@ -18,7 +18,6 @@ for it (``_per_connection``).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +35,7 @@ from consist.store.base import (
     RejectedRecords,
     RunQuery,
     StoreLineage,
-    latest_lines,
+    decode_latest,
 )
 from consist.store.duckdb import facets, read, read_links, write
 from consist.store.duckdb.connect import DuckDBConnector, call_while_locked
@@ -117,18 +116,10 @@ class DuckDBStore:
             chunks = pending.scan(consumed)
             # One process writes a run's lines in order, so the last line of a run wins:
             # only that line is decoded (and materialised by ``decode``).
-            by_id: dict[str, tuple[ConsistRecord, str, bytes]] = {}
-            for origin, line in latest_lines(chunks):
-                try:
-                    record = decode(line)
-                except Exception as exc:
-                    if rejected is None:
-                        raise
-                    reason = f"unreadable journal line: {type(exc).__name__}: {exc}"
-                    rejected.set_aside(_guess_run_id(line), reason, origin, line)
-                    continue
-                if record is not None:
-                    by_id[record.run.id] = (record, origin, line)
+            by_id = {
+                record.run.id: (record, chunk.name, line)
+                for record, chunk, line in decode_latest(chunks, decode, rejected)
+            }
             records = [item[0] for item in by_id.values()]
             offsets = {chunk.name: chunk.end_offset for chunk in chunks}
             scratch = self._layout.state_dir
@@ -291,12 +282,3 @@ def _read_lineage(conn: Any, created: str | None) -> StoreLineage:
         created=created,
         empty=rows[0][1] == 0,
     )
-
-
-def _guess_run_id(line: bytes) -> str | None:
-    """The run id of a journal line that is not a valid record, if it names one."""
-    try:
-        run_id = json.loads(line)["run"]["id"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    return run_id if isinstance(run_id, str) else None

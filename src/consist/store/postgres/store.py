@@ -56,6 +56,7 @@ from consist.store.base import (
     RejectedRecords,
     RunQuery,
     StoreLineage,
+    decode_latest,
 )
 from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
 from consist.store.links import (
@@ -362,19 +363,11 @@ class PostgresStore:
             with self._write_lock:
                 self._write([], rejected)
         chunks = pending.scan(self._consumed)
-        foreign: dict[str, ConsistRecord] = {}
-        for chunk in chunks:
-            for line in _last_line_per_run(chunk.lines):
-                try:
-                    record = decode(line)
-                except Exception as exc:
-                    if rejected is None:
-                        raise
-                    reason = f"unreadable journal line: {type(exc).__name__}: {exc}"
-                    rejected.set_aside(_run_id_of(line) or "", reason, chunk.name, line)
-                    continue
-                if record is not None and not chunk.mine:
-                    foreign[record.run.id] = record
+        foreign = {
+            record.run.id: record
+            for record, chunk, _ in decode_latest(chunks, decode, rejected)
+            if not chunk.mine
+        }
         sent = self._send_foreign(list(foreign.values()), rejected)
         self._consumed.update((chunk.name, chunk.end_offset) for chunk in chunks)
         if not self._unsent:  # a record still held back keeps its journal line
@@ -524,30 +517,6 @@ class PostgresStore:
             self._engine.dispose()
             self._engine = None
         self._link.close()
-
-
-def _run_id_of(line: bytes) -> str | None:
-    """The run id of a journal line (records start ``{"schema_version":1,"run":{"id":``),
-    without decoding it; None when the line does not look like that."""
-    head = line[:200]
-    start = head.find(b'"run":{"id":"')
-    if start < 0:
-        return None
-    start += len(b'"run":{"id":"')
-    end = head.find(b'"', start)
-    return head[start:end].decode("utf-8", "replace") if end > start else None
-
-
-def _last_line_per_run(lines: Sequence[bytes]) -> list[bytes]:
-    """A run's lines are in one file, in order: only its last one needs a snapshot.
-    Lines whose run id is not recognised here are all kept (decoding says what they are)."""
-    last: dict[str, int] = {}
-    for index, line in enumerate(lines):
-        run_id = _run_id_of(line)
-        if run_id is not None:
-            last[run_id] = index
-    keep = set(last.values())
-    return [line for i, line in enumerate(lines) if i in keep or _run_id_of(line) is None]
 
 
 def _lost_connection(exc: StoreError) -> bool:
