@@ -119,19 +119,26 @@ KILLED = textwrap.dedent(
 )
 
 
-def test_a_killed_process_loses_no_completed_run(tmp_path: Path, pg_url: str) -> None:
-    run_dir = tmp_path / "runs"
+def run_killed(source: str, tmp_path: Path, pg_url: str) -> list[str]:
+    """Run ``source`` (which kills itself) on run_dir ``tmp_path/runs``; the run ids it
+    completed before dying."""
     script = tmp_path / "killed.py"
-    script.write_text(KILLED)
+    script.write_text(source)
     ids = tmp_path / "ids.json"
     child = subprocess.run(
-        [sys.executable, str(script), pg_url, str(run_dir), str(ids)],
+        [sys.executable, str(script), pg_url, str(tmp_path / "runs"), str(ids)],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert child.returncode == -9, child.stderr
-    done = json.loads(ids.read_text())
+    done: list[str] = json.loads(ids.read_text())
+    return done
+
+
+def test_a_killed_process_loses_no_completed_run(tmp_path: Path, pg_url: str) -> None:
+    run_dir = tmp_path / "runs"
+    done = run_killed(KILLED, tmp_path, pg_url)
     assert len(done) == 3 and len(journal_files(run_dir)) == 1
     # The fourth run's final line is in the dead process's journal; its row never left.
     with Tracker(run_dir=tmp_path / "elsewhere", db_path=pg_url) as other:
@@ -186,17 +193,7 @@ def test_a_worker_killed_inside_a_chunk_loses_no_completed_run(tmp_path: Path, p
     import psycopg
 
     run_dir = tmp_path / "runs"
-    script = tmp_path / "killed.py"
-    script.write_text(KILLED_IN_CHUNK)
-    ids = tmp_path / "ids.json"
-    child = subprocess.run(
-        [sys.executable, str(script), pg_url, str(run_dir), str(ids)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert child.returncode == -9, child.stderr
-    done = json.loads(ids.read_text())
+    done = run_killed(KILLED_IN_CHUNK, tmp_path, pg_url)
     with psycopg.connect(pg_url) as conn:  # the session died: its locks went with it
         row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()
         assert row is not None and row[0] == 0
