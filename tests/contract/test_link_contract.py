@@ -117,6 +117,11 @@ def test_re_recording_a_run_replaces_its_links(store) -> None:
     c3 = records()[3]
     store.record_runs([replace(c3, inputs=c3.inputs[:1])])
     assert ids(store.query_artifacts(ArtifactQuery(consumer="c3"))) == ["a1"]
+    # c3 no longer reads a2: looked up by artifact, its old link is gone too.
+    links = store.query_links(LinkQuery(artifact_ids=("a2",)))
+    assert [(link.run_id, link.direction) for link in links] == [
+        ("c2", "output"), ("hit", "output")
+    ]  # fmt: skip
 
 
 def test_query_links(store) -> None:

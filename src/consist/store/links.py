@@ -119,6 +119,10 @@ class LinkIndex:
         self._artifacts: dict[str, Artifact] = {}
         # run id -> (direction, key, artifact id)
         self._links: dict[str, list[tuple[str, str, str]]] = {}
+        # artifact id -> runs that linked it at some time: candidates only (a run
+        # re-recorded without the artifact stays listed; query_links checks the links),
+        # so a lookup by artifact does not go through every run's links.
+        self._runs_of: dict[str, set[str]] = {}
 
     def record(self, records: Iterable[ConsistRecord]) -> None:
         for record in records:
@@ -129,6 +133,7 @@ class LinkIndex:
                     self._artifacts.pop(artifact.id, None)
                     self._artifacts[artifact.id] = artifact
                     links.append((direction, artifact.key, artifact.id))
+                    self._runs_of.setdefault(artifact.id, set()).add(record.run.id)
             self._links[record.run.id] = links
 
     def add_links(self, links: Iterable[ArtifactLink]) -> None:
@@ -138,6 +143,7 @@ class LinkIndex:
             self._links.setdefault(link.run_id, []).append(
                 (link.direction, link.key, link.artifact.id)
             )
+            self._runs_of.setdefault(link.artifact.id, set()).add(link.run_id)
 
     def query_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
         wanted = set(self._artifacts) if query.artifact_id is None else {query.artifact_id}
@@ -160,8 +166,12 @@ class LinkIndex:
         return found if query.limit is None else found[: query.limit]
 
     def query_links(self, query: LinkQuery) -> list[ArtifactLink]:
-        run_ids = self._links if query.run_ids is None else query.run_ids
         artifact_ids = None if query.artifact_ids is None else set(query.artifact_ids)
+        run_ids: Iterable[str] = self._links
+        if query.run_ids is not None:
+            run_ids = query.run_ids
+        elif artifact_ids is not None:
+            run_ids = {r for aid in artifact_ids for r in self._runs_of.get(aid, ())}
         found = [
             ArtifactLink(run_id, direction, key, self._artifacts[aid])
             for run_id in dict.fromkeys(run_ids)
