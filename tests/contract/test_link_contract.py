@@ -117,6 +117,11 @@ def test_re_recording_a_run_replaces_its_links(store) -> None:
     c3 = records()[3]
     store.record_runs([replace(c3, inputs=c3.inputs[:1])])
     assert ids(store.query_artifacts(ArtifactQuery(consumer="c3"))) == ["a1"]
+    # c3 no longer reads a2: looked up by artifact, its old link is gone too.
+    links = store.query_links(LinkQuery(artifact_ids=("a2",)))
+    assert [(link.run_id, link.direction) for link in links] == [
+        ("c2", "output"), ("hit", "output")
+    ]  # fmt: skip
 
 
 def test_query_links(store) -> None:
@@ -215,3 +220,86 @@ def test_a_pending_overlay_answers_as_if_the_records_were_stored(request, tmp_pa
                 got = overlay.get_lineage(root, direction=direction, max_depth=None)
                 want = everything.get_lineage(root, direction=direction, max_depth=None)
                 assert _plain(got) == _plain(want), (kind, root, direction)
+
+
+# --- runs the caller already holds (store/links.RunResolver) --------------------------
+
+
+def resolver(answered: set[str], description: str | None = None):
+    """A resolver answering the runs in ``answered`` as recorded (or marked with
+    ``description``), and noting what it was asked."""
+    runs = {record.run.id: record.run for record in records()}
+    asked: list[str] = []
+
+    def resolve(run_ids):
+        asked.extend(run_ids)
+        return {
+            run_id: runs[run_id]
+            if description is None
+            else replace(runs[run_id], description=description)
+            for run_id in run_ids
+            if run_id in answered
+        }
+
+    return resolve, asked
+
+
+@pytest.mark.parametrize("direction", ["upstream", "downstream"])
+@pytest.mark.parametrize("answered", [{"c0", "c1", "c2", "c3", "hit"}, {"c1", "c3"}, set()])
+def test_runs_the_caller_holds_as_stored_change_no_lineage(store, direction, answered) -> None:
+    for root in ("raw", "a0", "a2", "w%_'\""):
+        for depth in (None, 0, 1):
+            want = store.get_lineage(root, direction=direction, max_depth=depth)
+            resolve, _ = resolver(answered)
+            got = store.get_lineage(
+                root, direction=direction, max_depth=depth, resolve_runs=resolve
+            )
+            assert _plain(got) == _plain(want), (root, depth)
+    resolve, _ = resolver(answered)
+    assert (
+        store.get_lineage("nope", direction=direction, max_depth=None, resolve_runs=resolve) is None
+    )
+
+
+# Stores that take the caller's runs upstream instead of fetching them (the in-memory
+# store already holds its runs and ignores the resolver).
+TAKES_CALLER_RUNS = {"duckdb", "postgres", "toy"}
+
+
+def test_upstream_takes_the_runs_the_caller_holds_and_fetches_the_rest(store, request) -> None:
+    kind = request.node.callspec.params["store"]
+    resolve, asked = resolver({"c1", "c3"}, description="the caller's copy")
+    graph = store.get_lineage("w%_'\"", direction="upstream", max_depth=None, resolve_runs=resolve)
+    assert set(graph.runs) == {"c0", "c1", "c2", "c3"}
+    by_caller = {
+        run_id for run_id, run in graph.runs.items() if run.description == "the caller's copy"
+    }
+    if kind in TAKES_CALLER_RUNS:
+        assert by_caller == {"c1", "c3"} and {"c0", "c1", "c2", "c3"} <= set(asked)
+    else:
+        assert by_caller == set() and asked == []
+    assert graph.runs["c0"] == store.get_run("c0")
+
+
+def test_a_pending_record_wins_over_the_callers_copy(request, tmp_path: Path) -> None:
+    everything = MemoryStore()
+    everything.record_runs(records())
+    for kind in KINDS:
+        stored = make_store(kind, tmp_path / kind, request)
+        stored.record_runs(records()[:2])
+        overlay = PendingOverlay(stored, records()[2:])
+        resolve, asked = resolver({"c0", "c1", "c2", "c3", "hit"}, description="caller")
+        graph = overlay.get_lineage(
+            "w%_'\"", direction="upstream", max_depth=None, resolve_runs=resolve
+        )
+        want = everything.get_lineage("w%_'\"", direction="upstream", max_depth=None)
+        # c2 and c3 are pending (newer than anything the caller read): not asked of it.
+        assert {k: v.description for k, v in graph.runs.items()} == {
+            "c0": "caller",
+            "c1": "caller",
+            "c2": None,
+            "c3": None,
+        }, kind
+        assert set(asked) == {"c0", "c1"}
+        assert graph.runs["c3"] == want.runs["c3"] and graph.depths == want.depths
+        stored.close()

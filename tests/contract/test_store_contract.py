@@ -154,9 +154,9 @@ class ToyStore:
     def query_links(self, query):
         return self._links.query_links(query)
 
-    def get_lineage(self, artifact_id, *, direction, max_depth):
+    def get_lineage(self, artifact_id, *, direction, max_depth, resolve_runs=None):
         found = self.query_artifacts(ArtifactQuery(artifact_id=artifact_id, limit=1))
-        return walk_lineage(self, found[0], direction, max_depth) if found else None
+        return walk_lineage(self, found[0], direction, max_depth, resolve_runs) if found else None
 
     def sql_engine(self):
         return None

@@ -41,7 +41,13 @@ from consist.errors import StoreError
 from consist.model import codec
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
-from consist.store.links import ArtifactLink, ArtifactQuery, LineageGraph, LinkQuery
+from consist.store.links import (
+    ArtifactLink,
+    ArtifactQuery,
+    LineageGraph,
+    LinkQuery,
+    RunResolver,
+)
 
 
 class StoreBusy(Exception):
@@ -332,10 +338,17 @@ class MetadataStore(Protocol):
         ...
 
     def get_lineage(
-        self, artifact_id: str, *, direction: str, max_depth: int | None
+        self,
+        artifact_id: str,
+        *,
+        direction: str,
+        max_depth: int | None,
+        resolve_runs: RunResolver | None = None,
     ) -> LineageGraph | None:
         """The lineage walk from one artifact (store/links.py), or None if it is unknown.
-        A SQL store answers with a constant number of queries, whatever the depth."""
+        A SQL store answers with a constant number of queries, whatever the depth.
+        ``resolve_runs``: the caller's copies of runs, which the store may use instead of
+        fetching them (store/links.py)."""
         ...
 
     def sql_engine(self) -> object | None:

@@ -18,11 +18,16 @@ in-memory stores; store/duckdb/read_links.py is its SQL twin):
   artifact is met at its smallest depth. Upstream: artifact -> its producer -> the
   producer's inputs -> ... Downstream: artifact -> every run that read it -> their
   outputs -> ... Runs are only expanded for artifacts at a depth below ``max_depth``.
+* A lineage walk may be given a ``RunResolver``: the caller's own copies of runs (the
+  tracker reads them from their JSON snapshots, which are written before any store row).
+  A store may take the runs it answers instead of fetching them, and fetches the others;
+  the caller answers only runs exactly as the store holds them, so the graph is the same
+  either way. A store whose runs are already in memory may ignore it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,6 +39,9 @@ DOWNSTREAM = "downstream"
 #: Depth walked when no max_depth is given: more than any real chain, and a bound if
 #: damaged records ever formed a cycle.
 UNBOUNDED_DEPTH = 10_000
+
+#: Run ids -> the runs among them the caller already holds (see the module doc).
+RunResolver = Callable[[Sequence[str]], Mapping[str, Run]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +119,10 @@ class LinkIndex:
         self._artifacts: dict[str, Artifact] = {}
         # run id -> (direction, key, artifact id)
         self._links: dict[str, list[tuple[str, str, str]]] = {}
+        # artifact id -> runs that linked it at some time: candidates only (a run
+        # re-recorded without the artifact stays listed; query_links checks the links),
+        # so a lookup by artifact does not go through every run's links.
+        self._runs_of: dict[str, set[str]] = {}
 
     def record(self, records: Iterable[ConsistRecord]) -> None:
         for record in records:
@@ -121,6 +133,7 @@ class LinkIndex:
                     self._artifacts.pop(artifact.id, None)
                     self._artifacts[artifact.id] = artifact
                     links.append((direction, artifact.key, artifact.id))
+                    self._runs_of.setdefault(artifact.id, set()).add(record.run.id)
             self._links[record.run.id] = links
 
     def add_links(self, links: Iterable[ArtifactLink]) -> None:
@@ -130,6 +143,7 @@ class LinkIndex:
             self._links.setdefault(link.run_id, []).append(
                 (link.direction, link.key, link.artifact.id)
             )
+            self._runs_of.setdefault(link.artifact.id, set()).add(link.run_id)
 
     def query_artifacts(self, query: ArtifactQuery) -> list[Artifact]:
         wanted = set(self._artifacts) if query.artifact_id is None else {query.artifact_id}
@@ -152,8 +166,12 @@ class LinkIndex:
         return found if query.limit is None else found[: query.limit]
 
     def query_links(self, query: LinkQuery) -> list[ArtifactLink]:
-        run_ids = self._links if query.run_ids is None else query.run_ids
         artifact_ids = None if query.artifact_ids is None else set(query.artifact_ids)
+        run_ids: Iterable[str] = self._links
+        if query.run_ids is not None:
+            run_ids = query.run_ids
+        elif artifact_ids is not None:
+            run_ids = {r for aid in artifact_ids for r in self._runs_of.get(aid, ())}
         found = [
             ArtifactLink(run_id, direction, key, self._artifacts[aid])
             for run_id in dict.fromkeys(run_ids)
@@ -165,9 +183,14 @@ class LinkIndex:
 
 
 def walk_lineage(
-    source: LinkSource, root: Artifact, direction: str, max_depth: int | None
+    source: LinkSource,
+    root: Artifact,
+    direction: str,
+    max_depth: int | None,
+    resolve_runs: RunResolver | None = None,
 ) -> LineageGraph:
-    """Lineage by a breadth-first walk: two batched link queries per level."""
+    """Lineage by a breadth-first walk: two batched link queries per level; the runs
+    met are taken from ``resolve_runs`` where it answers, else from ``source``."""
     limit = UNBOUNDED_DEPTH if max_depth is None else max_depth
     graph = LineageGraph(root=root.id, direction=direction)
     graph.artifacts[root.id] = root
@@ -193,9 +216,12 @@ def walk_lineage(
                 graph.depths[link.artifact.id] = depth + 1
                 graph.artifacts[link.artifact.id] = link.artifact
                 next_level.append(link.artifact.id)
+        known = resolve_runs(run_ids) if resolve_runs is not None and run_ids else {}
         for run_id in run_ids:
             graph.far[run_id] = tuple(sorted(by_run[run_id]))
-            run = source.get_run(run_id)
+            run = known.get(run_id)
+            if run is None:
+                run = source.get_run(run_id)
             if run is not None:
                 graph.runs[run_id] = run
         level = next_level

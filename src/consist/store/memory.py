@@ -32,6 +32,7 @@ from consist.store.links import (
     LineageGraph,
     LinkIndex,
     LinkQuery,
+    RunResolver,
     walk_lineage,
 )
 
@@ -115,8 +116,14 @@ class MemoryStore:
         return self._links.query_links(query)
 
     def get_lineage(
-        self, artifact_id: str, *, direction: str, max_depth: int | None
+        self,
+        artifact_id: str,
+        *,
+        direction: str,
+        max_depth: int | None,
+        resolve_runs: RunResolver | None = None,
     ) -> LineageGraph | None:
+        # resolve_runs is ignored: this store's runs are in memory already.
         found = self._links.query_artifacts(ArtifactQuery(artifact_id=artifact_id, limit=1))
         return walk_lineage(self, found[0], direction, max_depth) if found else None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 
 from consist.model.artifact import Artifact
 from consist.model.run import ConsistRecord, Run
@@ -26,6 +27,7 @@ from consist.store.links import (
     ArtifactQuery,
     LineageGraph,
     LinkQuery,
+    RunResolver,
     artifact_order,
     link_order,
     walk_lineage,
@@ -103,7 +105,23 @@ class PendingOverlay:
         return sorted(links, key=link_order)
 
     def get_lineage(
-        self, artifact_id: str, *, direction: str, max_depth: int | None
+        self,
+        artifact_id: str,
+        *,
+        direction: str,
+        max_depth: int | None,
+        resolve_runs: RunResolver | None = None,
     ) -> LineageGraph | None:
         found = self.query_artifacts(ArtifactQuery(artifact_id=artifact_id, limit=1))
-        return walk_lineage(self, found[0], direction, max_depth) if found else None
+        if not found:
+            return None
+        resolve = None if resolve_runs is None else partial(self._resolve, resolve_runs)
+        return walk_lineage(self, found[0], direction, max_depth, resolve)
+
+    def _resolve(self, resolve_runs: RunResolver, run_ids: Sequence[str]) -> dict[str, Run]:
+        # A pending record is newer than anything the caller read: it wins.
+        runs = {run_id: run for run_id in run_ids if (run := self._newer.get_run(run_id))}
+        rest = [run_id for run_id in run_ids if run_id not in runs]
+        if rest:
+            runs.update(resolve_runs(rest))
+        return runs

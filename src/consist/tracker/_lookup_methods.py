@@ -2,16 +2,19 @@
 
 Store queries go through the sync's read policy (persist/sync.py: a write tracker
 copies pending runs in first; a reader merges them in memory, store/overlay.py). A
-run's own config and artifacts are read from its JSON snapshot, like ``get_run``.
+run's own config and artifacts are read from its JSON snapshot, like ``get_run``, and
+so are the runs a lineage walk meets (the store fetches only those without one here).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from consist.errors import ConfigError, QueryError
 from consist.formats.registry import read_table
 from consist.model.artifact import Artifact
+from consist.persist.snapshot import final_runs
 from consist.query.runs import build_run_query
 from consist.store.base import MetadataStore
 from consist.store.overlay import PendingOverlay
@@ -175,12 +178,18 @@ class LookupMethods(TrackerBase):
         id_candidates(artifact_key_or_id)  # a bad argument fails before any read
 
         # The root is resolved as get_artifact does, in the same read as the walk:
-        # one read-policy check and read session instead of two.
+        # one read-policy check and read session instead of two. The runs met are read
+        # from their snapshots where this run_dir has them, as get_run does; the store
+        # answers the others (persist/snapshot.final_runs).
+        resolve = partial(final_runs, self._services.layout)
+
         def answer(source: MetadataStore | PendingOverlay) -> LineageGraph | None:
             root = find_artifact(source.query_artifacts, artifact_key_or_id)
             if root is None:
                 return None
-            return source.get_lineage(root.id, direction=direction, max_depth=max_depth)
+            return source.get_lineage(
+                root.id, direction=direction, max_depth=max_depth, resolve_runs=resolve
+            )
 
         graph = self._services.sync.read(
             answer, lambda store, pending: answer(PendingOverlay(store, pending))

@@ -41,7 +41,13 @@ from consist.store.duckdb import facets, read, read_links, write
 from consist.store.duckdb.connect import DuckDBConnector, call_while_locked
 from consist.store.duckdb.gate import gate, gate_path
 from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
-from consist.store.links import ArtifactLink, ArtifactQuery, LineageGraph, LinkQuery
+from consist.store.links import (
+    ArtifactLink,
+    ArtifactQuery,
+    LineageGraph,
+    LinkQuery,
+    RunResolver,
+)
 
 T = TypeVar("T")
 
@@ -230,11 +236,16 @@ class DuckDBStore:
         return self._read(lambda conn: read_links.query_links(conn, query, self._layout), [])
 
     def get_lineage(
-        self, artifact_id: str, *, direction: str, max_depth: int | None
+        self,
+        artifact_id: str,
+        *,
+        direction: str,
+        max_depth: int | None,
+        resolve_runs: RunResolver | None = None,
     ) -> LineageGraph | None:
         return self._read(
             lambda conn: read_links.get_lineage(
-                conn, artifact_id, direction, max_depth, self._layout
+                conn, artifact_id, direction, max_depth, self._layout, resolve_runs
             ),
             None,
         )

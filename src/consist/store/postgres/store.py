@@ -64,6 +64,7 @@ from consist.store.links import (
     ArtifactQuery,
     LineageGraph,
     LinkQuery,
+    RunResolver,
     walk_lineage,
 )
 from consist.store.postgres import facets, read, read_links, write
@@ -452,11 +453,19 @@ class PostgresStore:
         return self._read(lambda conn: read_links.query_links(conn, query, self._layout))
 
     def get_lineage(
-        self, artifact_id: str, *, direction: str, max_depth: int | None
+        self,
+        artifact_id: str,
+        *,
+        direction: str,
+        max_depth: int | None,
+        resolve_runs: RunResolver | None = None,
     ) -> LineageGraph | None:
-        # Level by level (read_links.py's docstring says why).
+        # Level by level (read_links.py's docstring says why); the runs resolve_runs
+        # answers save a round trip each.
         found = self.query_artifacts(ArtifactQuery(artifact_id=artifact_id, limit=1))
-        return walk_lineage(self, found[0], direction, max_depth) if found else None
+        if not found:
+            return None
+        return walk_lineage(self, found[0], direction, max_depth, resolve_runs)
 
     # --- facets (store/facets.py states the contract) --------------------------------
 
