@@ -1,7 +1,7 @@
 """The facet half of the storage seam: config facets and their flattened key/value rows.
 
 A store that records runs with facets (see model/facet.py) answers these queries; the
-memory store is the reference (functions below, over records), store/duckdb/facets.py
+memory store is the reference (functions below, over records), store/sql_facets.py
 the SQL twin, and tests/contract/test_facet_contract.py holds both to one contract:
 
 * rows of a run are those of its record's facet (replaying a record changes nothing);

@@ -1,4 +1,4 @@
-"""Config facets in the DuckDB store: tables, writes and the SQL twins of store/facets.py.
+"""Config facets in the DuckDB store: tables and writes (the reads are store/sql_facets.py).
 
 Tables (schema version 5):
 
@@ -13,8 +13,6 @@ Facet rows are written in the transaction that writes their run, from the run's 
 so a rebuild from the snapshots restores them. A run's facet never changes, so a
 replayed record rewrites the same rows (INSERT OR REPLACE), and facet rows of other
 namespaces (written for the same run by other features) are left alone.
-Every filter value is a bound parameter; prefixes use ``starts_with`` (no LIKE), so
-``%`` and ``_`` are literal.
 """
 
 from __future__ import annotations
@@ -24,8 +22,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from consist.model.facet import ConfigFacet, ConfigKV
-from consist.model.run import ConsistRecord, Run
-from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
+from consist.model.run import ConsistRecord
+from consist.store.sql_facets import ARTIFACT_KV_TABLE, KV_TABLE
 
 FACET_COLUMNS: dict[str, str] = {
     "id": "VARCHAR",
@@ -36,7 +34,6 @@ FACET_COLUMNS: dict[str, str] = {
     "payload": "JSON",
 }
 
-KV_TABLE = "global_tables.run_config_kv"
 
 KV_COLUMNS: dict[str, str] = {
     "run_id": "VARCHAR",
@@ -55,8 +52,6 @@ def _create(name: str, columns: dict[str, str], primary_key: str) -> str:
     body = ", ".join(f'"{column}" {kind}' for column, kind in columns.items())
     return f"CREATE TABLE IF NOT EXISTS {name} ({body}, PRIMARY KEY ({primary_key}))"
 
-
-ARTIFACT_KV_TABLE = "global_tables.artifact_kv"
 
 ARTIFACT_KV_COLUMNS: dict[str, str] = {"artifact_id": "VARCHAR", **KV_COLUMNS}
 
@@ -114,61 +109,6 @@ def _kv_row(kv: ConfigKV) -> dict[str, Any]:
     return row
 
 
-_KV_SELECT = (
-    "run_id, facet_id, namespace, key, value_type, value_str, value_num, value_bool, "
-    "CAST(value_json AS VARCHAR)"
-)
-
-
-def _kv_where(query: ConfigKVQuery, alias: str = "") -> tuple[list[str], list[Any]]:
-    where: list[str] = []
-    params: list[Any] = []
-    if query.run_ids is not None:
-        where.append(f"list_contains(?, {alias}run_id)")
-        params.append(list(query.run_ids))
-    if query.namespace is not None:
-        where.append(f"{alias}namespace = ?")
-        params.append(query.namespace)
-    if query.prefix is not None:
-        where.append(f"starts_with({alias}key, ?)")
-        params.append(query.prefix)
-    if query.keys is not None:
-        where.append(f"list_contains(?, {alias}key)")
-        params.append(list(query.keys))
-    return where, params
-
-
-def query_config_kv(conn: Any, query: ConfigKVQuery) -> list[ConfigKV]:
-    where, params = _kv_where(query)
-    sql = f"SELECT {_KV_SELECT} FROM {KV_TABLE}"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY run_id, key"
-    if query.limit is not None:
-        sql += f" LIMIT {int(query.limit)}"
-    return [ConfigKV(*row) for row in conn.execute(sql, params).fetchall()]
-
-
-def find_runs_by_facet_kv(
-    conn: Any, match: FacetMatch, run_select: str, to_run: Callable[[Any], Run]
-) -> list[Run]:
-    where = ["kv.namespace = ?", "kv.key = ?"]
-    params: list[Any] = [match.namespace, match.key]
-    for column in ("value_type", "value_str", "value_num", "value_bool"):
-        value = getattr(match, column)
-        if value is not None:
-            where.append(f"kv.{column} = ?")
-            params.append(float(value) if column == "value_num" else value)
-    sql = (
-        f"SELECT {run_select} FROM runs r WHERE r.id IN "
-        f"(SELECT kv.run_id FROM {KV_TABLE} kv WHERE {' AND '.join(where)}) "
-        "ORDER BY r.created_at DESC, r.id DESC"
-    )
-    if match.limit is not None:
-        sql += f" LIMIT {int(match.limit)}"
-    return [to_run(row) for row in conn.execute(sql, params).fetchall()]
-
-
 def record_facets_sql(version: str, payload: str, param: str) -> str:
     # One statement: the run's indexed facet (linked by its value rows), then its artifacts'.
     columns = f"f.id, f.namespace, f.schema_name, {version}, f.facet_index, {payload}"
@@ -214,36 +154,3 @@ def record_facets(conn: Any, run_id: str) -> RecordFacets:
     An unindexed facet has no value rows, so nothing links it to its run: the run's
     snapshot alone holds it."""
     return facets_of_rows(conn.execute(_RECORD_FACETS, [run_id]).fetchall(), json.loads)
-
-
-def query_facets(conn: Any, query: FacetQuery) -> list[ConfigFacet]:
-    where: list[str] = []
-    params: list[Any] = []
-    for field, column in (("facet_id", "id"), ("namespace", "namespace")):
-        value = getattr(query, field)
-        if value is not None:
-            where.append(f"{column} = ?")
-            params.append(value)
-    if query.schema_name is not None:
-        where.append("schema_name = ?")
-        params.append(query.schema_name)
-    sql = (
-        "SELECT id, namespace, schema_name, CAST(schema_version AS VARCHAR), facet_index, "
-        "CAST(payload AS VARCHAR) FROM config_facets"
-    )
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY namespace, id"
-    if query.limit is not None:
-        sql += f" LIMIT {int(query.limit)}"
-    return [
-        ConfigFacet(
-            id=row[0],
-            namespace=row[1],
-            schema_name=row[2],
-            schema_version=json.loads(row[3]) if row[3] is not None else None,
-            index=bool(row[4]),
-            payload=json.loads(row[5]),
-        )
-        for row in conn.execute(sql, params).fetchall()
-    ]

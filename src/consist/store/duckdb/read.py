@@ -1,17 +1,20 @@
-"""The SELECTs behind run and artifact lookups."""
+"""The DuckDB dialect of the run and artifact SELECTs (store/sql_reads.py): columns,
+row decoding, and ``metadata=`` in DuckDB's JSON functions."""
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from consist.fs.layout import RunLayout
 from consist.model.artifact import ARTIFACT_FIELDS, Artifact
 from consist.model.run import RUN_FIELDS, Run
-from consist.store.base import EQUALITY_FILTERS, RunQuery, metadata_kind, metadata_matches
+from consist.store import sql_reads
+from consist.store.base import metadata_kind
+from consist.store.sql_reads import SqlDialect
 
 _JSON_FIELDS = frozenset({"meta", "cache_decision", "owner"})
 
@@ -101,87 +104,30 @@ def _metadata_clause(path: str, value: Any) -> tuple[str, list[Any]]:
     return f"({clause})", params
 
 
-def build_run_query(query: RunQuery) -> tuple[str, list[Any]]:
-    """SQL and parameters for a RunQuery (the SQL twin of MemoryStore._matches)."""
-    where: list[str] = []
-    params: list[Any] = []
-    for query_field, column in EQUALITY_FILTERS:
-        value = getattr(query, query_field)
-        if value is not None:
-            where.append(f'r."{column}" = ?')
-            params.append(value)
-    if query.tags:
-        where.append("list_has_all(r.tags, ?)")
-        params.append(list(query.tags))
-    if query.any_tags:
-        where.append("list_has_any(r.tags, ?)")
-        params.append(list(query.any_tags))
-    for key, value in (query.metadata or {}).items():
-        clause, values = _metadata_clause("$." + json.dumps(key), value)
-        where.append(clause)
-        params.extend(values)
-    sql = f"SELECT {RUN_SELECT} FROM runs r"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    if query.order == "latest":
-        sql += (
-            " ORDER BY r.iteration IS NOT NULL DESC, r.iteration DESC, r.created_at DESC, r.id DESC"
-        )
-    else:
-        sql += " ORDER BY r.created_at DESC, r.id DESC"
-    if query.limit is not None:
-        sql += f" LIMIT {int(query.limit)}"
-    if query.offset:
-        sql += f" OFFSET {int(query.offset)}"
-    return sql, params
+def _metadata(key: str, value: Any) -> tuple[str, list[Any]]:
+    return _metadata_clause("$." + json.dumps(key), value)
 
 
-def query_runs(conn: Any, query: RunQuery) -> list[Run]:
-    nested = {k: v for k, v in (query.metadata or {}).items() if metadata_kind(v) == "json"}
-    if not nested:
-        sql, params = build_run_query(query)
-        return [row_to_run(row) for row in conn.execute(sql, params).fetchall()]
-    # Nested metadata filters: SQL narrows by type, Python compares the values, and the
-    # limit applies after that (rare filters, so the extra rows are cheap).
-    sql, params = build_run_query(replace(query, limit=None, offset=0))
-    runs = [row_to_run(row) for row in conn.execute(sql, params).fetchall()]
-    runs = [r for r in runs if all(metadata_matches(r.meta.get(k), v) for k, v in nested.items())]
-    return query.window(runs)
+DIALECT = SqlDialect(
+    mark="?",
+    run_select=RUN_SELECT,
+    artifact_select=ARTIFACT_SELECT,
+    row_to_run=row_to_run,
+    row_to_artifact=_row_to_artifact,
+    has_all_tags="list_has_all(r.tags, ?)",
+    has_any_tag="list_has_any(r.tags, ?)",
+    metadata_clause=_metadata,
+    in_list="{column} IN (SELECT unnest(?::VARCHAR[]))",
+)
 
-
-def get_run(conn: Any, run_id: str) -> Run | None:
-    row = conn.execute(f"SELECT {RUN_SELECT} FROM runs r WHERE r.id = ?", [run_id]).fetchone()
-    return row_to_run(row) if row else None
-
-
-def get_run_artifacts(
-    conn: Any, run_id: str, layout: RunLayout | None
-) -> tuple[list[Artifact], list[Artifact]]:
-    rows = conn.execute(
-        f"SELECT l.direction, {ARTIFACT_SELECT} FROM run_artifacts l "
-        "JOIN artifacts a ON a.id = l.artifact_id WHERE l.run_id = ? ORDER BY l.key",
-        [run_id],
-    ).fetchall()
-    inputs = [_row_to_artifact(row[1:], layout) for row in rows if row[0] == "input"]
-    outputs = [_row_to_artifact(row[1:], layout) for row in rows if row[0] == "output"]
-    return inputs, outputs
-
-
-def find_artifacts_by_uri(conn: Any, uri: str, layout: RunLayout | None) -> list[Artifact]:
-    rows = conn.execute(
-        f"SELECT {ARTIFACT_SELECT} FROM artifacts a WHERE a.uri = ? "
-        "ORDER BY a.created_at DESC NULLS LAST, a.id ASC",
-        [uri],
-    ).fetchall()
-    return [_row_to_artifact(row, layout) for row in rows]
+query_runs = partial(sql_reads.query_runs, DIALECT)
+get_run = partial(sql_reads.get_run, DIALECT)
+get_run_artifacts = partial(sql_reads.get_run_artifacts, DIALECT)
+find_artifacts_by_uri = partial(sql_reads.find_artifacts_by_uri, DIALECT)
+count_runs = sql_reads.count_runs
 
 
 def get_config(conn: Any, run_id: str) -> Any:
     """The run's canonical config (None when absent)."""
     row = conn.execute("SELECT CAST(config AS VARCHAR) FROM runs WHERE id = ?", [run_id]).fetchone()
     return json.loads(row[0]) if row and row[0] else None
-
-
-def count_runs(conn: Any) -> int:
-    row = conn.execute("SELECT count(*) FROM runs").fetchone()
-    return int(row[0]) if row else 0

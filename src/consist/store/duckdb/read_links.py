@@ -21,12 +21,19 @@ the depth, never one per hop; each walk is one recursive query (``WITH RECURSIVE
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from consist.fs.layout import RunLayout
-from consist.model.artifact import Artifact
 from consist.model.run import Run
-from consist.store.duckdb.read import ARTIFACT_SELECT, RUN_SELECT, _row_to_artifact, row_to_run
+from consist.store import sql_reads
+from consist.store.duckdb.read import (
+    ARTIFACT_SELECT,
+    DIALECT,
+    RUN_SELECT,
+    _row_to_artifact,
+    row_to_run,
+)
 from consist.store.edges import key_sql
 from consist.store.links import (
     UNBOUNDED_DEPTH,
@@ -35,66 +42,12 @@ from consist.store.links import (
     ArtifactQuery,
     LineageGraph,
     LinkIndex,
-    LinkQuery,
     RunResolver,
     walk_lineage,
 )
 
-_LINKED = "a.id IN (SELECT artifact_id FROM run_artifacts WHERE run_id = ?{direction})"
-
-
-def query_artifacts(conn: Any, query: ArtifactQuery, layout: RunLayout | None) -> list[Artifact]:
-    where: list[str] = []
-    params: list[Any] = []
-    if query.artifact_id is not None:
-        where.append("a.id = ?")
-        params.append(query.artifact_id)
-    if query.key is not None:
-        where.append("a.key = ?")
-        params.append(query.key)
-    for run_id, direction in (
-        (query.creator, " AND direction = 'output'"),
-        (query.consumer, " AND direction = 'input'"),
-        (query.run_id, ""),
-    ):
-        if run_id is not None:
-            where.append(_LINKED.format(direction=direction))
-            params.append(run_id)
-    sql = f"SELECT {ARTIFACT_SELECT} FROM artifacts a"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    # By id there is at most one row; an ORDER BY there turns DuckDB's primary-key
-    # lookup into a scan (0.5 ms -> 1.7 ms at 400,000 artifacts).
-    if query.artifact_id is None:
-        sql += " ORDER BY a.created_at DESC, a.id DESC"
-    if query.limit is not None:
-        sql += f" LIMIT {int(query.limit)}"
-    return [_row_to_artifact(row, layout) for row in conn.execute(sql, params).fetchall()]
-
-
-def query_links(conn: Any, query: LinkQuery, layout: RunLayout | None) -> list[ArtifactLink]:
-    where: list[str] = []
-    params: list[Any] = []
-    if query.run_ids is not None:
-        where.append("l.run_id IN (SELECT unnest(?::VARCHAR[]))")
-        params.append(list(query.run_ids))
-    if query.artifact_ids is not None:
-        where.append("l.artifact_id IN (SELECT unnest(?::VARCHAR[]))")
-        params.append(list(query.artifact_ids))
-    if query.direction is not None:
-        where.append("l.direction = ?")
-        params.append(query.direction)
-    sql = (
-        f"SELECT l.run_id, l.direction, l.key, {ARTIFACT_SELECT} FROM run_artifacts l "
-        "JOIN artifacts a ON a.id = l.artifact_id"
-    )
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY l.run_id, l.direction, l.key, a.id"
-    return [
-        ArtifactLink(row[0], row[1], row[2], _row_to_artifact(row[3:], layout))
-        for row in conn.execute(sql, params).fetchall()
-    ]
+query_artifacts = partial(sql_reads.query_artifacts, DIALECT)
+query_links = partial(sql_reads.query_links, DIALECT)
 
 
 # Upstream, the run walked through from an artifact is its producer: the run that

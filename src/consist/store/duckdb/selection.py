@@ -15,9 +15,9 @@ from typing import Any
 
 from consist.fs.layout import RunLayout
 from consist.model.facet import ConfigKV
-from consist.store.duckdb.facets import ARTIFACT_KV_TABLE, KV_TABLE
 from consist.store.duckdb.read import ARTIFACT_SELECT, _row_to_artifact
 from consist.store.selection import ArtifactFilter, FacetRows, SelectedArtifact
+from consist.store.sql_facets import ARTIFACT_KV_TABLE, KV_TABLE
 
 __all__ = ["ArtifactFilter", "SelectedArtifact", "facet_rows", "select_artifacts"]
 

@@ -29,6 +29,7 @@ from consist.fs.layout import RunLayout
 from consist.model.artifact import Artifact
 from consist.model.facet import ConfigFacet, ConfigKV
 from consist.model.run import ConsistRecord, Run
+from consist.store import sql_facets
 from consist.store.base import (
     PendingRecords,
     RecordDecoder,
@@ -200,18 +201,16 @@ class DuckDBStore:
     # --- facets (store/facets.py states the contract) --------------------------------
 
     def query_config_kv(self, query: ConfigKVQuery) -> list[ConfigKV]:
-        return self._read(lambda conn: facets.query_config_kv(conn, query), [])
+        return self._read(lambda conn: sql_facets.query_config_kv(read.DIALECT, conn, query), [])
 
     def find_runs_by_facet_kv(self, match: FacetMatch) -> list[Run]:
         return self._read(
-            lambda conn: facets.find_runs_by_facet_kv(
-                conn, match, read.RUN_SELECT, read.row_to_run
-            ),
+            lambda conn: sql_facets.find_runs_by_facet_kv(read.DIALECT, conn, match),
             [],
         )
 
     def query_facets(self, query: FacetQuery) -> list[ConfigFacet]:
-        return self._read(lambda conn: facets.query_facets(conn, query), [])
+        return self._read(lambda conn: sql_facets.query_facets(read.DIALECT, conn, query), [])
 
     def get_record(self, run_id: str) -> ConsistRecord | None:
         """A run with its config and artifacts, as stored (maintenance.copy_store)."""

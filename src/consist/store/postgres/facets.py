@@ -27,23 +27,21 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from consist.model.facet import ConfigFacet, ConfigKV
-from consist.model.run import ConsistRecord, Run
+from consist.model.run import ConsistRecord
 from consist.store.duckdb.facets import (
     ARTIFACT_KV_COLUMNS,
-    ARTIFACT_KV_TABLE,
     FACET_COLUMNS,
     KV_COLUMNS,
-    KV_TABLE,
     RecordFacets,
     facets_of_rows,
     record_facets_sql,
 )
 from consist.store.edges import EDGE_COLUMNS, backfill_keys_sql, edge_rows, key_sql
-from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
+from consist.store.sql_facets import ARTIFACT_KV_TABLE, KV_TABLE
 
 
 class Statements(Protocol):
@@ -166,56 +164,6 @@ def upsert_facets_and_edges(
 
 # --- reads ---------------------------------------------------------------------------
 
-_KV_SELECT = (
-    "run_id, facet_id, namespace, key, value_type, value_str, value_num, value_bool, "
-    "value_json::text"
-)
-
-
-def query_config_kv(conn: Any, query: ConfigKVQuery) -> list[ConfigKV]:
-    where: list[str] = []
-    params: list[Any] = []
-    if query.run_ids is not None:
-        where.append("run_id = ANY(%s)")
-        params.append(list(query.run_ids))
-    if query.namespace is not None:
-        where.append("namespace = %s")
-        params.append(query.namespace)
-    if query.prefix is not None:
-        where.append("starts_with(key, %s)")  # literal: % and _ are data
-        params.append(query.prefix)
-    if query.keys is not None:
-        where.append("key = ANY(%s)")
-        params.append(list(query.keys))
-    sql = f"SELECT {_KV_SELECT} FROM {KV_TABLE}"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY run_id, key"
-    if query.limit is not None:
-        sql += f" LIMIT {int(query.limit)}"
-    return [ConfigKV(*row) for row in conn.execute(sql, params).fetchall()]
-
-
-def find_runs_by_facet_kv(
-    conn: Any, match: FacetMatch, run_select: str, to_run: Callable[[Any], Run]
-) -> list[Run]:
-    where = ["kv.namespace = %s", "kv.key = %s"]
-    params: list[Any] = [match.namespace, match.key]
-    for column in ("value_type", "value_str", "value_num", "value_bool"):
-        value = getattr(match, column)
-        if value is not None:
-            where.append(f"kv.{column} = %s")
-            params.append(float(value) if column == "value_num" else value)
-    sql = (
-        f"SELECT {run_select} FROM runs r WHERE r.id IN "
-        f"(SELECT kv.run_id FROM {KV_TABLE} kv WHERE {' AND '.join(where)}) "
-        "ORDER BY r.created_at DESC NULLS LAST, r.id DESC"
-    )
-    if match.limit is not None:
-        sql += f" LIMIT {int(match.limit)}"
-    return [to_run(row) for row in conn.execute(sql, params).fetchall()]
-
-
 _RECORD_FACETS = record_facets_sql("f.schema_version::text", "f.payload::text", "%(run)s")
 
 
@@ -224,36 +172,3 @@ def record_facets(conn: Any, run_id: str) -> RecordFacets:
     DuckDB twin says why an unindexed facet is not among them)."""
     rows = conn.execute(_RECORD_FACETS, {"run": run_id}).fetchall()
     return facets_of_rows(rows, decode_payload)
-
-
-def query_facets(conn: Any, query: FacetQuery) -> list[ConfigFacet]:
-    where: list[str] = []
-    params: list[Any] = []
-    for value, column in (
-        (query.facet_id, "id"),
-        (query.namespace, "namespace"),
-        (query.schema_name, "schema_name"),
-    ):
-        if value is not None:
-            where.append(f"{column} = %s")
-            params.append(value)
-    sql = (
-        "SELECT id, namespace, schema_name, schema_version::text, facet_index, payload::text "
-        "FROM config_facets"
-    )
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY namespace, id"
-    if query.limit is not None:
-        sql += f" LIMIT {int(query.limit)}"
-    return [
-        ConfigFacet(
-            id=row[0],
-            namespace=row[1],
-            schema_name=row[2],
-            schema_version=json.loads(row[3]) if row[3] is not None else None,
-            index=bool(row[4]),
-            payload=decode_payload(row[5]),
-        )
-        for row in conn.execute(sql, params).fetchall()
-    ]

@@ -1,4 +1,5 @@
-"""The SELECTs of the PostgreSQL store: the SQL twin of MemoryStore, in PostgreSQL's dialect.
+"""The PostgreSQL dialect of the run and artifact SELECTs (store/sql_reads.py), and the
+cache lookups only this store makes.
 
 Filters, order and the ``metadata=`` comparison follow store/base.py exactly (the
 contract suite runs them against the memory store). Metadata is ``json`` text, so a
@@ -16,15 +17,17 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from consist.fs.layout import RunLayout
 from consist.model.artifact import ARTIFACT_FIELDS, Artifact
 from consist.model.run import RUN_FIELDS, ConsistRecord, Run
-from consist.store.base import EQUALITY_FILTERS, RunQuery, metadata_kind, metadata_matches
-from consist.store.postgres.facets import record_facets
+from consist.store import sql_reads
+from consist.store.base import metadata_kind
+from consist.store.postgres.facets import decode_payload, record_facets
+from consist.store.sql_reads import SqlDialect
 
 _TIMESTAMP_FIELDS = frozenset({"created_at", "started_at", "ended_at"})
 _JSON_FIELDS = frozenset({"meta", "cache_decision", "owner"})
@@ -106,83 +109,25 @@ def _metadata_clause(key: str, value: Any) -> tuple[str, list[Any]]:
     return f"({clause})", params
 
 
-def build_run_query(query: RunQuery) -> tuple[str, list[Any]]:
-    """SQL and parameters for a RunQuery (the SQL twin of MemoryStore._matches)."""
-    where: list[str] = []
-    params: list[Any] = []
-    for query_field, column in EQUALITY_FILTERS:
-        value = getattr(query, query_field)
-        if value is not None:
-            where.append(f'r."{column}" = %s')
-            params.append(value)
-    if query.tags:
-        where.append("r.tags @> %s::text[]")
-        params.append(list(query.tags))
-    if query.any_tags:
-        where.append("r.tags && %s::text[]")
-        params.append(list(query.any_tags))
-    for key, value in (query.metadata or {}).items():
-        clause, values = _metadata_clause(key, value)
-        where.append(clause)
-        params.extend(values)
-    sql = f"SELECT {RUN_SELECT} FROM runs r"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    if query.order == "latest":
-        sql += (
-            " ORDER BY r.iteration IS NOT NULL DESC, r.iteration DESC NULLS LAST, "
-            "r.created_at DESC NULLS LAST, r.id DESC"
-        )
-    else:
-        sql += " ORDER BY r.created_at DESC NULLS LAST, r.id DESC"
-    if query.limit is not None:
-        sql += f" LIMIT {int(query.limit)}"
-    if query.offset:
-        sql += f" OFFSET {int(query.offset)}"
-    return sql, params
+DIALECT = SqlDialect(
+    mark="%s",
+    run_select=RUN_SELECT,
+    artifact_select=ARTIFACT_SELECT,
+    row_to_run=row_to_run,
+    row_to_artifact=row_to_artifact,
+    has_all_tags="r.tags @> %s::text[]",
+    has_any_tag="r.tags && %s::text[]",
+    metadata_clause=_metadata_clause,
+    in_list="{column} = ANY(%s)",
+    collate=' COLLATE "C"',
+    decode_payload=decode_payload,
+)
 
-
-def query_runs(conn: Any, query: RunQuery) -> list[Run]:
-    nested = {k: v for k, v in (query.metadata or {}).items() if metadata_kind(v) == "json"}
-    if not nested:
-        sql, params = build_run_query(query)
-        return [row_to_run(row) for row in conn.execute(sql, params).fetchall()]
-    sql, params = build_run_query(replace(query, limit=None, offset=0))
-    runs = [row_to_run(row) for row in conn.execute(sql, params).fetchall()]
-    runs = [r for r in runs if all(metadata_matches(r.meta.get(k), v) for k, v in nested.items())]
-    return query.window(runs)
-
-
-def get_run(conn: Any, run_id: str) -> Run | None:
-    row = conn.execute(f"SELECT {RUN_SELECT} FROM runs r WHERE r.id = %s", [run_id]).fetchone()
-    return row_to_run(row) if row else None
-
-
-def get_run_artifacts(
-    conn: Any, run_id: str, layout: RunLayout | None
-) -> tuple[list[Artifact], list[Artifact]]:
-    rows = conn.execute(
-        f"SELECT l.direction, {ARTIFACT_SELECT} FROM run_artifacts l "
-        "JOIN artifacts a ON a.id = l.artifact_id WHERE l.run_id = %s ORDER BY l.key",
-        [run_id],
-    ).fetchall()
-    inputs = [row_to_artifact(row[1:], layout) for row in rows if row[0] == "input"]
-    outputs = [row_to_artifact(row[1:], layout) for row in rows if row[0] == "output"]
-    return inputs, outputs
-
-
-def find_artifacts_by_uri(conn: Any, uri: str, layout: RunLayout | None) -> list[Artifact]:
-    rows = conn.execute(
-        f"SELECT {ARTIFACT_SELECT} FROM artifacts a WHERE a.uri = %s "
-        "ORDER BY a.created_at DESC NULLS LAST, a.id ASC",
-        [uri],
-    ).fetchall()
-    return [row_to_artifact(row, layout) for row in rows]
-
-
-def count_runs(conn: Any) -> int:
-    row = conn.execute("SELECT count(*) FROM runs").fetchone()
-    return int(row[0]) if row else 0
+query_runs = partial(sql_reads.query_runs, DIALECT)
+get_run = partial(sql_reads.get_run, DIALECT)
+get_run_artifacts = partial(sql_reads.get_run_artifacts, DIALECT)
+find_artifacts_by_uri = partial(sql_reads.find_artifacts_by_uri, DIALECT)
+count_runs = sql_reads.count_runs
 
 
 def _record_sql(where: str) -> str:

@@ -50,6 +50,7 @@ from consist.fs.layout import RunLayout
 from consist.model.artifact import Artifact
 from consist.model.facet import ConfigFacet, ConfigKV
 from consist.model.run import ConsistRecord, Run, RunStatus
+from consist.store import sql_facets
 from consist.store.base import (
     PendingRecords,
     RecordDecoder,
@@ -67,7 +68,7 @@ from consist.store.links import (
     RunResolver,
     walk_lineage,
 )
-from consist.store.postgres import facets, read, read_links, write
+from consist.store.postgres import read, read_links, write
 from consist.store.postgres.connect import PgLink, is_transient, mask
 from consist.store.postgres.locks import AdvisoryLocks
 from consist.store.postgres.schema import ensure_schema
@@ -470,15 +471,13 @@ class PostgresStore:
     # --- facets (store/facets.py states the contract) --------------------------------
 
     def query_config_kv(self, query: ConfigKVQuery) -> list[ConfigKV]:
-        return self._read(lambda conn: facets.query_config_kv(conn, query))
+        return self._read(lambda conn: sql_facets.query_config_kv(read.DIALECT, conn, query))
 
     def find_runs_by_facet_kv(self, match: FacetMatch) -> list[Run]:
-        return self._read(
-            lambda conn: facets.find_runs_by_facet_kv(conn, match, read.RUN_SELECT, read.row_to_run)
-        )
+        return self._read(lambda conn: sql_facets.find_runs_by_facet_kv(read.DIALECT, conn, match))
 
     def query_facets(self, query: FacetQuery) -> list[ConfigFacet]:
-        return self._read(lambda conn: facets.query_facets(conn, query))
+        return self._read(lambda conn: sql_facets.query_facets(read.DIALECT, conn, query))
 
     def find_completed(self, signature: str) -> ConsistRecord | None:
         """The completed run of ``signature`` in the store, with its artifacts, or None."""
