@@ -58,11 +58,7 @@ def _digest_and_key_after(target: str) -> tuple[str, StatKey | None]:
     try:
         st = os.fstat(fd)
         if st.st_size < _WHOLE_READ_LIMIT:
-            chunks = []
-            while chunk := os.read(fd, _WHOLE_READ_LIMIT):
-                chunks.append(chunk)
-            digest = blake3.blake3(b"".join(chunks)).hexdigest()
-            return digest, _key_of(os.fstat(fd))
+            return _digest_open_small(fd, st.st_size), _key_of(os.fstat(fd))
     finally:
         os.close(fd)
     digest = _digest_large_file(target)
@@ -70,6 +66,17 @@ def _digest_and_key_after(target: str) -> tuple[str, StatKey | None]:
         return digest, stat_key(target)
     except OSError:
         return digest, None
+
+
+def _digest_open_small(fd: int, size: int) -> str:
+    """BLAKE3 of a small file open at ``fd``; one read when it still has ``size`` bytes."""
+    data = os.read(fd, size + 1)  # one byte more: a short read is the end of the file
+    if len(data) > size:  # it grew since its stat: read to the end
+        chunks = [data]
+        while chunk := os.read(fd, _WHOLE_READ_LIMIT):
+            chunks.append(chunk)
+        data = b"".join(chunks)
+    return blake3.blake3(data).hexdigest()
 
 
 def _digest_large_file(target: str) -> str:
@@ -100,6 +107,10 @@ class FileDigester:
         # memoised on disk: below ~256 KiB hashing is cheaper than writing a memo file.
         self._memo_dir = None if memo_dir is None else os.path.abspath(memo_dir)
         self._persist_min_bytes = persist_min_bytes
+        # Files below this size are hashed in one read and memoised in memory only.
+        self._fresh_limit = (
+            _WHOLE_READ_LIMIT if memo_dir is None else min(_WHOLE_READ_LIMIT, persist_min_bytes)
+        )
         # abspath -> (stat key, digest); single dict get/set is atomic under the GIL.
         self._memo: dict[str, tuple[StatKey, str]] = {}
 
@@ -141,6 +152,37 @@ class FileDigester:
             path=target,
             what=what,
         )
+
+    def digest_fresh_file(self, target: str) -> tuple[str, os.stat_result] | None:
+        """Digest and stat of a small regular file just written (a run's output), taken
+        through one descriptor: open, fstat, read, fstat (no path stat first, since the
+        memo rarely knows a new file). None when the file is not such a file (missing,
+        a directory, large, or memoised on disk): use :meth:`digest_and_stat`, which
+        also words the errors.
+        """
+        try:
+            # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+            fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            st = os.fstat(fd)
+            size = st.st_size
+            if not _stat.S_ISREG(st.st_mode) or size >= self._fresh_limit:
+                return None
+            key = _key_of(st)
+            hit = self._memo.get(target)
+            if hit is not None and hit[0] == key:
+                return hit[1], st
+            digest = _digest_open_small(fd, size)
+            after = _key_of(os.fstat(fd))
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        if after == key:  # memoised only if it did not change while read (as below)
+            self._memo[target] = (key, digest)
+        return digest, st
 
     def _file_digest(self, target: str, st: os.stat_result) -> str:
         key = _key_of(st)

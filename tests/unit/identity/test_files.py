@@ -262,3 +262,50 @@ def test_non_regular_file_rejected(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(IdentityError, match="neither a regular file"):
         FileDigester().digest(fifo)
+
+
+# -- digest_fresh_file: a run's new output, hashed through one descriptor -------------
+
+
+def test_fresh_file_digest_matches_and_is_memoised(tmp_path: Path) -> None:
+    path = tmp_path / "out.txt"
+    path.write_bytes(b"fresh output")
+    digester = FileDigester()
+    digest, st = digester.digest_fresh_file(str(path)) or ("", None)
+    assert digest == b3(b"fresh output")
+    assert st is not None and st.st_size == len(b"fresh output")
+    # The same digester knows it now: the general path does not read it again.
+    assert digester._memo[str(path)][1] == digest
+    rewrite(path, b"changed")
+    assert (digester.digest_fresh_file(str(path)) or ("",))[0] == b3(b"changed")
+
+
+def test_fresh_file_reads_a_file_that_grew_since_its_stat_to_the_end(tmp_path: Path) -> None:
+    path = tmp_path / "grown.bin"
+    path.write_bytes(b"x" * 100)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        # As if the stat had seen 10 bytes and 90 more were written before the read.
+        assert files_mod._digest_open_small(fd, 10) == b3(b"x" * 100)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize("kind", ["missing", "directory", "fifo"])
+def test_fresh_file_leaves_other_paths_to_the_general_path(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / kind
+    if kind == "directory":
+        target.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(target)  # must not block waiting for a writer
+    assert FileDigester().digest_fresh_file(str(target)) is None
+
+
+def test_fresh_file_leaves_files_memoised_on_disk_to_the_general_path(tmp_path: Path) -> None:
+    path = tmp_path / "big.bin"
+    path.write_bytes(b"y" * 4096)
+    digester = FileDigester(tmp_path / "memo", persist_min_bytes=1024)
+    assert digester.digest_fresh_file(str(path)) is None
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"y" * 10)
+    assert (digester.digest_fresh_file(str(small)) or ("",))[0] == b3(b"y" * 10)
