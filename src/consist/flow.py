@@ -67,6 +67,7 @@ class ActiveRun:
     artifact_facets: dict[str, ConfigFacet] = field(default_factory=dict)  # by artifact id
     cache_options: ActiveRunCacheOptions | None = None  # set by suspend/restore_cache_options
     reusable: bool = True  # False: never a cache entry (a scenario header)
+    identity_dict: dict[str, object] | None = None  # identity.to_dict(), built once
 
     @property
     def persist(self) -> bool:
@@ -109,12 +110,14 @@ class ActiveRun:
         self.phase = phase
 
     def record(self) -> ConsistRecord:
+        if self.identity_dict is None:  # the identity is fixed at begin: one dict per run
+            self.identity_dict = self.identity.to_dict()
         return ConsistRecord(
             run=self.run,
             config=self.config,
             inputs=list(self.inputs.values()),
             outputs=list(self.outputs.values()),
-            identity=self.identity.to_dict(),
+            identity=self.identity_dict,
             facet=self.request.facet,
             artifact_facets=self.artifact_facets,
         )

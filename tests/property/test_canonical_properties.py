@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -12,7 +13,9 @@ from consist.identity.canonical import (
     canonical_json,
     canonicalize,
     compute_config_digest,
+    digest_bytes,
 )
+from consist.identity.signature import SIGNATURE_VERSION, compute_signature
 
 leaves = st.one_of(st.integers(), st.text(max_size=8), st.booleans())
 keys = st.text(max_size=6)
@@ -100,3 +103,56 @@ def test_changing_a_leaf_changes_the_digest(config: dict[str, Any], data: st.Dat
     changed = replaced(config, path, different_leaf(old))
     assert canonical_json(changed) != canonical_json(config)
     assert compute_config_digest(changed)[1] != compute_config_digest(config)[1]
+
+
+# -- the signature's two encoders write the same bytes --------------------------------
+
+_digests = st.text("0123456789abcdef", min_size=64, max_size=64)
+_optional_ints = st.none() | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+
+
+def _check_signature_text(
+    model: str, digests: tuple[str, str, str], numbers: tuple[Any, ...]
+) -> None:
+    # Printable ASCII model names take orjson's encoder; its bytes must be exactly the
+    # standard library's (json.dumps, compact), which every other name still uses.
+    year, iteration, version, epoch = numbers
+    payload = [
+        SIGNATURE_VERSION,
+        ["code", digests[0]],
+        ["config", digests[1]],
+        ["inputs", digests[2]],
+        ["model", model],
+        ["year", year],
+        ["iteration", iteration],
+        ["cache_version", version],
+        ["cache_epoch", epoch],
+    ]
+    expected = digest_bytes(json.dumps(payload, separators=(",", ":")).encode())
+    assert expected == compute_signature(
+        code_digest=digests[0],
+        config_digest=digests[1],
+        input_digest=digests[2],
+        model=model,
+        year=year,
+        iteration=iteration,
+        cache_version=version,
+        cache_epoch=epoch,
+    )
+
+
+@given(
+    st.text(),
+    st.tuples(_digests, _digests, _digests),
+    st.tuples(_optional_ints, _optional_ints, _optional_ints, _optional_ints),
+)
+def test_signature_is_blake3_of_the_standard_json_text(
+    model: str, digests: tuple[str, str, str], numbers: tuple[Any, ...]
+) -> None:
+    _check_signature_text(model, digests, numbers)
+
+
+@given(st.text(st.characters(min_codepoint=0, max_codepoint=127)))
+def test_signature_of_ascii_models_is_the_standard_json_text(model: str) -> None:
+    # Quotes, backslashes, control characters and DEL: where encoders could differ.
+    _check_signature_text(model, ("a" * 64, "b" * 64, "c" * 64), (2030, None, 1, None))

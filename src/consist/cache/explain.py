@@ -113,8 +113,9 @@ def compare_records(before: ConsistRecord, after: ConsistRecord) -> tuple[Compon
     if get_old("inputs") != get_new("inputs"):
         changes.extend(_input_changes(old, new))
     for key, component in _VALUE_COMPONENTS:
-        if get_old(key) != get_new(key):
-            changes.append(ComponentChange(component, before=get_old(key), after=get_new(key)))
+        was, now = get_old(key), get_new(key)
+        if was != now:
+            changes.append(ComponentChange(component, before=was, after=now))
     return tuple(changes)
 
 
@@ -238,6 +239,8 @@ def _content(source: str) -> str:
 def _cap(
     added: list[str], removed: list[str], changed: list[str]
 ) -> tuple[tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]], int]:
+    if len(added) <= MAX_NAMES and len(removed) <= MAX_NAMES and len(changed) <= MAX_NAMES:
+        return (tuple(added), tuple(removed), tuple(changed)), 0  # the usual few names
     omitted = sum(max(0, len(names) - MAX_NAMES) for names in (added, removed, changed))
     return (
         tuple(added[:MAX_NAMES]),

@@ -73,15 +73,17 @@ class _LockFile:
         self.path = path
         self.fd: int | None = None
         self.held: set[str] = set()
-        self.turns = threading.Condition()
+        self.turns = threading.Condition(threading.Lock())  # never re-entered
 
     def acquire(self, signature: str) -> bool:
-        with self.turns:
+        turns = self.turns
+        with turns:
             while signature in self.held:
-                self.turns.wait()
+                turns.wait()
             self.held.add(signature)
         try:
-            fcntl.lockf(self._descriptor(), fcntl.LOCK_EX, 1, _offset(signature))
+            fd = self.fd if self.fd is not None else self._descriptor()
+            fcntl.lockf(fd, fcntl.LOCK_EX, 1, _offset(signature))
         except OSError as exc:
             # No lock support (some network filesystems) or a would-be deadlock between
             # nested runs: run unlocked rather than fail the user's step.
@@ -99,9 +101,10 @@ class _LockFile:
             self._forget(signature)
 
     def _forget(self, signature: str) -> None:
-        with self.turns:
+        turns = self.turns
+        with turns:
             self.held.discard(signature)
-            self.turns.notify_all()
+            turns.notify_all()
 
     def _descriptor(self) -> int:
         with self.turns:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import orjson
+
 from consist.identity.canonical import digest_bytes
 
 SIGNATURE_VERSION = "consist-signature-v1"
@@ -88,4 +90,8 @@ def compute_signature(
         ["cache_version", cache_version],
         ["cache_epoch", cache_epoch],
     ]
+    if model.isascii() and model.isprintable():
+        # Printable ASCII, hex digests, ints and None: orjson writes the very bytes the
+        # standard encoder writes (only '"' and backslash are escaped, alike), faster.
+        return digest_bytes(orjson.dumps(payload))
     return digest_bytes(_ENCODER.encode(payload).encode())

@@ -5,8 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from consist.context import reset_current_tracker, set_current_tracker
@@ -59,13 +58,9 @@ class TrackerBase:
         if active.ended:
             self._last = active
 
-    @contextmanager
-    def _activated(self, active: ActiveRun) -> Iterator[ActiveRun]:
-        self._attach(active)
-        try:
-            yield active
-        finally:
-            self._detach(active)
+    def _activated(self, active: ActiveRun) -> _Activation:
+        """``with``: ``active`` is this tracker's run (and this the current tracker)."""
+        return _Activation(self, active)
 
     def _require_no_active(self, what: str) -> None:
         if self._active is not None:
@@ -81,3 +76,20 @@ class TrackerBase:
                 fix="Call it inside tracker.run(...), tracker.trace(...) or start_run(...).",
             )
         return self._active
+
+
+class _Activation:
+    """The context of :meth:`TrackerBase._activated` (a class: no generator per run)."""
+
+    __slots__ = ("_tracker", "_active")
+
+    def __init__(self, tracker: TrackerBase, active: ActiveRun) -> None:
+        self._tracker = tracker
+        self._active = active
+
+    def __enter__(self) -> ActiveRun:
+        self._tracker._attach(self._active)
+        return self._active
+
+    def __exit__(self, *exc: object) -> None:
+        self._tracker._detach(self._active)
