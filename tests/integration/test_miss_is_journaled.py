@@ -139,21 +139,29 @@ def test_a_miss_reads_the_cache_index_once_under_its_lock(
 
     tracker = fresh(tmp_path)
     tracker.run(fn=step, config={"v": 0})
+    probes: list[str] = []  # existence checks of index entries
     reads: list[str] = []
-    real = index_module.read_bytes_or_none
+    real_read, real_access = index_module.read_bytes_or_none, os.access
 
-    def counting(path: str) -> bytes | None:
+    def counting_read(path: str) -> bytes | None:
         if os.sep + "index" + os.sep in path:
             reads.append(path)
-        return real(path)
+        return real_read(path)
 
-    monkeypatch.setattr(index_module, "read_bytes_or_none", counting)
+    def counting_access(path: str, mode: int) -> bool:
+        if os.sep + "index" + os.sep in str(path):
+            probes.append(str(path))
+        return real_access(path, mode)
+
+    monkeypatch.setattr(index_module, "read_bytes_or_none", counting_read)
+    monkeypatch.setattr(index_module.os, "access", counting_access)
     tracker.run(fn=step, config={"v": 1})
-    assert len(reads) == 1  # the in-process memo first, then the file once, locked
+    # The in-process memo first, then the file once, locked: a miss only probes it.
+    assert len(probes) == 1 and reads == []
     # A run another tracker completed is not in this one's memo: found under the lock.
     other = fresh(tmp_path)
-    reads.clear()
+    probes.clear()
     hit = other.run(fn=step, config={"v": 1})
-    assert hit.cache_hit and len(reads) == 1
+    assert hit.cache_hit and len(probes) == 1 and len(reads) == 1
     other.close()
     tracker.close()

@@ -60,13 +60,15 @@ class CompletedIndex:
         self._shared = shared
 
     def _path(self, signature: str) -> str:
-        return os.path.join(self._layout.index_dir, signature[:2], f"{signature}.json")
+        return f"{self._layout.index_dir}{os.sep}{signature[:2]}{os.sep}{signature}.json"
 
     def lookup(self, signature: str, *, memo_only: bool = False) -> ConsistRecord | None:
         record = self._memo.get(signature)
         if record is not None or memo_only:
             return record
-        data = read_bytes_or_none(self._path(signature))
+        path = self._path(signature)
+        # A miss is the usual answer here: access() says so without raising an OSError.
+        data = read_bytes_or_none(path) if os.access(path, os.F_OK) else None
         if data is None:
             record = self._shared(signature) if self._shared is not None else None
             if record is None:
