@@ -195,7 +195,10 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
     if mode is not CacheMode.REUSE or request.style is not ExecutionStyle.FUNCTION:
         locks = None
     # With a local lock, only the memo is read before it: the index file once, under it.
-    found = _lookup(services, request, signature, memo_only=locks is not None and locks.local)
+    if locks is not None and locks.local and not services.completed.remembers(signature):
+        found = _MISS  # not in this process's memo: nothing to validate, go to the lock
+    else:
+        found = _lookup(services, request, signature, memo_only=locks is not None and locks.local)
     if found.hit is None and locks is not None:
         # A miss holds the signature's lock until its result is in the cache index, so an
         # identical step of another process waits here, then hits (cache/locks.py).
@@ -237,6 +240,9 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
         raise
     services.hooks.emit(services.hooks.on_start, run)
     return active
+
+
+_MISS = CacheLookup(CacheOutcome.MISS)
 
 
 def _lookup(

@@ -62,6 +62,10 @@ class CompletedIndex:
     def _path(self, signature: str) -> str:
         return f"{self._layout.index_dir}{os.sep}{signature[:2]}{os.sep}{signature}.json"
 
+    def remembers(self, signature: str) -> bool:
+        """Whether this process's memo holds ``signature`` (no file is read)."""
+        return signature in self._memo
+
     def lookup(self, signature: str, *, memo_only: bool = False) -> ConsistRecord | None:
         record = self._memo.get(signature)
         if record is not None or memo_only:

@@ -67,6 +67,8 @@ def check_ext(ext: str | None, parameter: str = "ext") -> str:
     """The suffix for ``ext`` (``"csv"`` or ``".csv"`` -> ``".csv"``; ``None`` -> ``""``)."""
     if ext is None or ext == "":
         return ""
+    if type(ext) is str and ext.isalnum():  # "csv", "parquet": nothing to strip or refuse
+        return "." + ext
     suffix = ext.lstrip(".") if isinstance(ext, str) else ""
     if not suffix or "\x00" in suffix or any(s in suffix for s in _SEPARATORS):
         raise PathEscapeError(

@@ -103,10 +103,12 @@ class ComponentChange:
         if self.before is not None or self.after is not None:
             data["before"] = self.before
             data["after"] = self.after
-        for name in ("added", "removed", "changed"):
-            names = getattr(self, name)
-            if names:
-                data[name] = list(names)
+        if self.added:
+            data["added"] = list(self.added)
+        if self.removed:
+            data["removed"] = list(self.removed)
+        if self.changed:
+            data["changed"] = list(self.changed)
         if self.omitted:
             data["omitted"] = self.omitted
         if self.detail:
@@ -186,10 +188,14 @@ class CacheDecision:
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"outcome": self.outcome.value, "summary": self.summary}
-        for name in ("matched_run_id", "compared_run_id", "missing_key", "missing_path"):
-            value = getattr(self, name)
-            if value is not None:
-                data[name] = value
+        if self.matched_run_id is not None:
+            data["matched_run_id"] = self.matched_run_id
+        if self.compared_run_id is not None:
+            data["compared_run_id"] = self.compared_run_id
+        if self.missing_key is not None:
+            data["missing_key"] = self.missing_key
+        if self.missing_path is not None:
+            data["missing_path"] = self.missing_path
         if self.demotion_reason is not None:
             data["demotion_reason"] = self.demotion_reason.value
         if self.changes:

@@ -227,7 +227,7 @@ def _build(
     meta: Mapping[str, Any] | None = None,
     container: Any = None,
 ) -> RunRequest:
-    step = {key: call.get(key) for key in _STEP_KEYWORDS}
+    step = dict(zip(_STEP_KEYWORDS, map(call.get, _STEP_KEYWORDS), strict=True))
     if step["input_keys"] is not None or step["optional_input_keys"] is not None:
         from consist.request.input_keys import refuse_outside_scenario
 
@@ -313,7 +313,13 @@ def _adapter_plan(adapter: object, identity_inputs: Any) -> tuple[Any, Any, dict
 
 def _facet(step: Mapping[str, Any], model: str, plan: ConfigPlan | None) -> ConfigFacet | None:
     """The run's facet (``facet=`` / ``facet_from=``), with a plan's ``facet_spec`` values."""
-    if plan is None and all(step[key] is None for key in _FACET_KEYWORDS):
+    if (
+        plan is None
+        and step["facet"] is None
+        and step["facet_from"] is None
+        and step["facet_schema_version"] is None
+        and step["facet_index"] is None
+    ):
         return None  # the common call: nothing to build or check
     facet = build_facet(
         namespace=model,
