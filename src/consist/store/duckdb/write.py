@@ -182,11 +182,30 @@ _ROW_OPTIONS = (
 )
 
 
+#: Structured columns Consist fills itself, never with a user's float: a config is
+#: canonical (NaN/inf tagged, identity/canonical.py); a decision holds digests, names and
+#: the integer year / iteration / cache version; an owner holds host, pid and times.
+_NO_USER_FLOATS = frozenset({"config", "cache_decision", "owner"})
+
+
+def _may_hold_non_finite(row: dict[str, Any]) -> bool:
+    for key, value in row.items():
+        kind = type(value)
+        if kind is float:
+            if value - value != 0:  # NaN or +/-inf
+                return True
+        elif (kind is dict or kind is list) and key not in _NO_USER_FLOATS:
+            if codec.has_non_finite(value):
+                return True
+        elif kind not in (str, int, bool, type(None), dict, list) and codec.has_non_finite(value):
+            return True  # a float subclass, a tuple...
+    return False
+
+
 def _row_line(row: dict[str, Any]) -> bytes:
     # orjson (~10x json.dumps) unless it would turn NaN/inf into null, or refuses the row
     # (64-bit overflow, lone surrogates): then the standard library, as model/codec.py.
-    # A config is canonical (NaN/inf tagged, identity/canonical.py): not walked.
-    if not codec.has_non_finite([v for k, v in row.items() if k != "config"]):
+    if not _may_hold_non_finite(row):
         try:
             return orjson.dumps(row, default=repr, option=_ROW_OPTIONS)
         except orjson.JSONEncodeError:
