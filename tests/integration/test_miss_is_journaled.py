@@ -165,3 +165,38 @@ def test_a_miss_reads_the_cache_index_once_under_its_lock(
     assert hit.cache_hit and len(probes) == 1 and len(reads) == 1
     other.close()
     tracker.close()
+
+
+def test_a_synced_miss_snapshot_is_its_index_entry_a_hit_and_a_replaced_entry_are_written(
+    tmp_path: Path,
+) -> None:
+    from consist.options import CacheOptions
+
+    tracker = fresh(tmp_path)
+    miss = tracker.run(fn=step, config={"v": 1})
+    hit = tracker.run(fn=step, config={"v": 1})
+    first = tracker.run(fn=step, config={"v": 2})
+    # The same signature completed again before any sync: its entry now holds `again`.
+    again = tracker.run(
+        fn=step, config={"v": 2}, cache_options=CacheOptions(cache_mode="overwrite")
+    )
+    assert hit.cache_hit and first.run.signature == again.run.signature
+    tracker.sync_store()
+    runs = tracker.run_dir / "consist_runs"
+    index = tracker.run_dir / ".consist" / "index"
+
+    def entry(result: consist.RunResult) -> Path:
+        signature = result.run.signature or ""
+        return index / signature[:2] / f"{signature}.json"
+
+    def snapshot(result: consist.RunResult) -> Path:
+        return runs / f"{result.run.id}.json"
+
+    # A completed miss: the snapshot is a hard link to the entry (the same bytes).
+    assert os.stat(snapshot(miss)).st_ino == os.stat(entry(miss)).st_ino
+    # A hit has no entry of its own; the first of two runs of a signature lost its entry.
+    assert os.stat(snapshot(hit)).st_ino != os.stat(entry(hit)).st_ino
+    assert os.stat(snapshot(first)).st_ino != os.stat(entry(first)).st_ino
+    for result in (miss, hit, first, again):
+        assert json.loads(snapshot(result).read_bytes())["run"]["id"] == result.run.id
+    tracker.close()

@@ -44,6 +44,11 @@ from consist.persist.snapshot import decode_record, read_snapshot
 RecordReader = Callable[[str], ConsistRecord | None]
 
 
+def completed_entry_path(layout: RunLayout, signature: str) -> str:
+    """Where the CompletedIndex entry of ``signature`` lives."""
+    return f"{layout.index_dir}{os.sep}{signature[:2]}{os.sep}{signature}.json"
+
+
 class CompletedIndex:
     """Signature -> completed run record (and, through ``steps``, step -> latest run)."""
 
@@ -60,7 +65,7 @@ class CompletedIndex:
         self._shared = shared
 
     def _path(self, signature: str) -> str:
-        return f"{self._layout.index_dir}{os.sep}{signature[:2]}{os.sep}{signature}.json"
+        return completed_entry_path(self._layout, signature)
 
     def remembers(self, signature: str) -> bool:
         """Whether this process's memo holds ``signature`` (no file is read)."""

@@ -110,6 +110,36 @@ def link_atomic(source: str | Path, target: str | Path) -> None:
     os.replace(tmp, target_s)
 
 
+def link_if_same_bytes(source: str, target: str, data: bytes, *, compare: int = 256) -> bool:
+    """Make ``target`` (atomically replaced) a hard link to ``source`` if ``source``
+    holds ``data``: the same size and the same first ``compare`` bytes (callers pass
+    files whose head names the record, so a file replaced meanwhile differs there).
+    False, changing nothing, when it does not or cannot be linked (no such file, a
+    filesystem without hard links): the caller writes ``data`` itself.
+
+    The head is read from the new link, not from ``source``: it is the inode that was
+    linked, even if ``source`` is replaced between the two calls.
+    """
+    tmp = _temp_name(target)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        return False
+    try:
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            same = os.fstat(fd).st_size == len(data) and os.read(fd, compare) == data[:compare]
+        finally:
+            os.close(fd)
+        if same:
+            os.replace(tmp, target)
+            return True
+    except OSError:
+        pass
+    unlink_quietly(tmp)
+    return False
+
+
 def read_bytes_or_none(path: str | Path) -> bytes | None:
     """Return the file's bytes, or None when it does not exist."""
     # os.open, not open(): a miss of the cache index is a failed open on every run, and
