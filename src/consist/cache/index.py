@@ -22,7 +22,14 @@ and safe for many concurrent processes:
   lookup reads the record instead (its snapshot, or its journal line until the
   snapshot is materialised): one file creation less per output of a miss.
 
-Each index also keeps an in-process memo so repeated lookups cost a dict access.
+Each index also keeps an in-process memo so repeated lookups cost a dict access. The
+CompletedIndex memo holds at most ``MEMO_ENTRIES`` records (the least recently used go
+first; their index files remain, so a forgotten signature is still a hit, from its
+file). Unbounded, a long sweep in one process kept every record: 4 kB each, and ~40
+objects each that every garbage collection walks, ~10 µs of collection per run at
+10,000 runs and ~25 µs at 30,000 (full collections of 0.1 s); bounded, ~8 µs per run
+whatever the length. (Holding the records as JSON bytes, which collections never
+walk, would cost less still, but every hit would decode its record: ~+12 µs a hit.)
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ from consist.identity.canonical import digest_bytes
 from consist.model.artifact import ProducedFile
 from consist.model.run import ConsistRecord, RunStatus
 from consist.persist.snapshot import decode_record, read_snapshot
+
+#: Completed records the memo of one process holds (~4 kB each).
+MEMO_ENTRIES = 4096
 
 # run id -> its record (snapshot, else pending journal line), or None.
 RecordReader = Callable[[str], ConsistRecord | None]
@@ -58,7 +68,7 @@ class CompletedIndex:
         shared: Callable[[str], ConsistRecord | None] | None = None,
     ) -> None:
         self._layout = layout
-        self._memo: dict[str, ConsistRecord] = {}
+        self._memo: dict[str, ConsistRecord] = {}  # least recently used first
         self.steps = StepIndex(layout)
         # A shared store's lookup (one indexed query) for signatures this run_dir has not
         # completed: another machine's run is a hit here too.
@@ -73,8 +83,11 @@ class CompletedIndex:
 
     def lookup(self, signature: str, *, memo_only: bool = False) -> ConsistRecord | None:
         record = self._memo.get(signature)
-        if record is not None or memo_only:
+        if record is not None:
+            self._remember(signature, record)  # recently used: kept longest
             return record
+        if memo_only:
+            return None
         path = self._path(signature)
         # A miss is the usual answer here: access() says so without raising an OSError.
         data = read_bytes_or_none(path) if os.access(path, os.F_OK) else None
@@ -89,8 +102,15 @@ class CompletedIndex:
                 return None  # a damaged entry is a miss; the next completion rewrites it
         if record.run.status != RunStatus.COMPLETED.value or record.run.signature != signature:
             return None
-        self._memo[signature] = record
+        self._remember(signature, record)
         return record
+
+    def _remember(self, signature: str, record: ConsistRecord) -> None:
+        memo = self._memo
+        memo.pop(signature, None)  # (re)entered last: the most recently used
+        memo[signature] = record
+        if len(memo) > MEMO_ENTRIES:
+            del memo[next(iter(memo))]
 
     def write(self, record: ConsistRecord, data: bytes) -> None:
         """Enter a completed run from its JSON ``data`` (no snapshot of it exists yet)."""
@@ -100,7 +120,7 @@ class CompletedIndex:
         target = self._path(signature)
         if not write_bytes_new(target, data):
             write_bytes_atomic(target, data)  # a later completion replaces the entry
-        self._memo[signature] = record
+        self._remember(signature, record)
         self.steps.record(record, target)
 
     def link(self, record: ConsistRecord, snapshot_path: str) -> None:
@@ -117,7 +137,7 @@ class CompletedIndex:
         except FileNotFoundError:
             os.makedirs(os.path.dirname(target), exist_ok=True)
             link_atomic(snapshot_path, target)
-        self._memo[signature] = record
+        self._remember(signature, record)
         self.steps.record(record, snapshot_path)
 
     def forget(self, signature: str) -> None:
