@@ -30,6 +30,7 @@ from consist.model.decision import IdentityComponent as C
 from consist.model.run import ConsistRecord
 
 MAX_NAMES = 50
+_SCALARS = frozenset({str, int, float, bool, type(None)})  # leaves of a canonical config
 _SHOWN = 5  # names per list in the one-line summary
 _ROLE_COMPONENT = {"input": C.INPUTS, "depends_on": C.DEPENDS_ON, "identity": C.IDENTITY_INPUTS}
 _VALUE_COMPONENTS = (
@@ -136,9 +137,21 @@ def _config_change(before: Any, after: Any) -> ComponentChange:
     added: list[str] = []
     removed: list[str] = []
     changed: list[str] = []
-    # The digests differ, so the configs do: no need to compare them as a whole first.
-    _walk({} if before is None else before, {} if after is None else after, "",
-          added, removed, changed)  # fmt: skip
+    old = {} if before is None else before
+    new = {} if after is None else after
+    if type(old) is dict and type(new) is dict and old.keys() == new.keys():
+        # A sweep's usual miss: the same keys, some values changed. Scalars are compared
+        # here; a key holding a dict or a list is walked as below.
+        for key in sorted(new):
+            was, now = old[key], new[key]
+            if type(was) is type(now) and type(now) in _SCALARS:
+                if was != now:
+                    changed.append(key)
+            elif not _same(was, now):
+                _walk(was, now, key, added, removed, changed)
+    else:
+        # The digests differ, so the configs do: no need to compare them as a whole first.
+        _walk(old, new, "", added, removed, changed)
     names, omitted = _cap(added, removed, changed)
     detail = "" if any(names) else "config digest changed"
     return ComponentChange(

@@ -6,12 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from consist.cache import explain
 from consist.cache.explain import compare_records, describe_change, diff_config, explain_lookup
 from consist.cache.lookup import CacheLookup
 from consist.cache.steps import StepIndex
 from consist.fs.layout import RunLayout
+from consist.identity.canonical import canonicalize
 from consist.model.artifact import Artifact
 from consist.model.decision import CacheOutcome, ComponentChange
 from consist.model.decision import IdentityComponent as C
@@ -276,3 +279,28 @@ def _unused() -> ConsistRecord:
 )
 def test_only_a_miss_builds_the_current_record(found: CacheLookup, steps: StepIndex) -> None:
     assert explain_lookup(found, _unused, steps).outcome is found.outcome
+
+
+# -- the same-keys fast path names exactly what the general walk names ----------------
+
+_leaf = st.one_of(st.integers(-3, 3), st.booleans(), st.none(), st.sampled_from(["a", "b"]),
+                  st.floats(allow_nan=False, allow_infinity=False, width=16))  # fmt: skip
+_value = st.recursive(_leaf, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from("pq"), inner, max_size=2)
+), max_leaves=6)  # fmt: skip
+
+
+@given(st.dictionaries(st.sampled_from("abcd"), st.tuples(_value, _value), min_size=1))
+def test_same_keys_fast_path_matches_the_general_walk(pairs: dict[str, tuple[Any, Any]]) -> None:
+    before = {key: canonicalize(old) for key, (old, _) in pairs.items()}
+    after = {key: canonicalize(new) for key, (_, new) in pairs.items()}
+    added: list[str] = []
+    removed: list[str] = []
+    changed: list[str] = []
+    explain._walk(before, after, "", added, removed, changed)
+    change = explain._config_change(before, after)
+    assert (change.added, change.removed, change.changed) == (
+        tuple(added),
+        tuple(removed),
+        tuple(changed),
+    )
