@@ -24,6 +24,21 @@ def _temp_name(path: str) -> str:
     return f"{path}.{os.getpid()}.{next(_counter)}.tmp"
 
 
+def make_parent(path: str) -> None:
+    """Create the directory of ``path`` (and its parents if need be).
+
+    Usually only the last level is missing (a fan-out directory of an index): one
+    ``mkdir``, not ``os.makedirs``' walk of the path.
+    """
+    parent = os.path.dirname(path)
+    try:
+        os.mkdir(parent)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(parent, exist_ok=True)
+
+
 def write_bytes_atomic(path: str | Path, data: bytes, *, make_parents: bool = True) -> None:
     """Write ``data`` to ``path`` so readers see either the old or the new content."""
     target = os.fspath(path)
@@ -63,7 +78,7 @@ def write_bytes_new(path: str | Path, data: bytes) -> bool:
     except FileExistsError:
         return False
     except FileNotFoundError:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        make_parent(target)
         try:
             fd = os.open(target, flags, 0o644)
         except FileExistsError:
@@ -82,7 +97,7 @@ def _write_temp(target: str, data: bytes, make_parents: bool) -> str:
     except FileNotFoundError:
         if not make_parents:
             raise
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        make_parent(target)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         os.write(fd, data)
@@ -101,7 +116,7 @@ def link_atomic(source: str | Path, target: str | Path) -> None:
     try:
         os.link(source, tmp)
     except FileNotFoundError:
-        os.makedirs(os.path.dirname(target_s), exist_ok=True)
+        make_parent(target_s)
         os.link(source, tmp)
     except OSError:
         with open(source, "rb") as handle:

@@ -1,4 +1,4 @@
-"""fs/atomic.link_if_same_bytes: a snapshot linked from a file that holds its bytes."""
+"""fs/atomic.py: a snapshot linked from a file that holds its bytes; parent directories."""
 
 from __future__ import annotations
 
@@ -40,3 +40,12 @@ def test_a_different_size_or_a_missing_source_is_not_linked(tmp_path: Path) -> N
     assert not link_if_same_bytes(str(tmp_path / "gone.json"), str(target), RECORD)
     assert not target.exists()
     assert leftovers(tmp_path) == []
+
+
+def test_make_parent_creates_one_level_or_the_whole_path(tmp_path: Path) -> None:
+    from consist.fs.atomic import make_parent
+
+    make_parent(str(tmp_path / "a" / "file.json"))  # one missing level
+    make_parent(str(tmp_path / "a" / "file.json"))  # already there: no error
+    make_parent(str(tmp_path / "b" / "c" / "d" / "file.json"))  # several
+    assert (tmp_path / "a").is_dir() and (tmp_path / "b" / "c" / "d").is_dir()
