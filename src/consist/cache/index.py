@@ -110,7 +110,10 @@ class CompletedIndex:
         memo.pop(signature, None)  # (re)entered last: the most recently used
         memo[signature] = record
         if len(memo) > MEMO_ENTRIES:
-            del memo[next(iter(memo))]
+            try:
+                del memo[next(iter(memo))]
+            except (KeyError, RuntimeError, StopIteration):
+                pass  # another thread changed the memo meanwhile: a later entry trims it
 
     def write(self, record: ConsistRecord, data: bytes) -> None:
         """Enter a completed run from its JSON ``data`` (no snapshot of it exists yet)."""
