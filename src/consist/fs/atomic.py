@@ -125,15 +125,14 @@ def link_atomic(source: str | Path, target: str | Path) -> None:
     os.replace(tmp, target_s)
 
 
-def link_if_same_bytes(source: str, target: str, data: bytes, *, compare: int = 256) -> bool:
+def link_if_same_bytes(source: str, target: str, data: bytes) -> bool:
     """Make ``target`` (atomically replaced) a hard link to ``source`` if ``source``
-    holds ``data``: the same size and the same first ``compare`` bytes (callers pass
-    files whose head names the record, so a file replaced meanwhile differs there).
-    False, changing nothing, when it does not or cannot be linked (no such file, a
-    filesystem without hard links): the caller writes ``data`` itself.
+    holds exactly ``data``; False, changing nothing, when it does not or cannot be
+    linked (no such file, a filesystem without hard links): the caller writes ``data``.
 
-    The head is read from the new link, not from ``source``: it is the inode that was
-    linked, even if ``source`` is replaced between the two calls.
+    The bytes are read from the new link, not from ``source``: they are those of the
+    inode that was linked, even if ``source`` is replaced between the two calls. (One
+    read: what costs on a disk is creating a file, not reading 2 kB.)
     """
     tmp = _temp_name(target)
     try:
@@ -143,7 +142,7 @@ def link_if_same_bytes(source: str, target: str, data: bytes, *, compare: int = 
     try:
         fd = os.open(tmp, os.O_RDONLY)
         try:
-            same = os.fstat(fd).st_size == len(data) and os.read(fd, compare) == data[:compare]
+            same = os.fstat(fd).st_size == len(data) and os.read(fd, len(data) + 1) == data
         finally:
             os.close(fd)
         if same:

@@ -50,7 +50,7 @@ def materialize(layout: RunLayout, record: ConsistRecord, line: bytes) -> None:
         # A completed miss's cache index entry holds these very bytes (cache/index.py):
         # a hard link to it is the snapshot without writing them again, ~4x cheaper on a
         # disk. Only while the entry is still this run's: a later completion of the same
-        # signature replaces it, and the comparison of the head (the run id) tells.
+        # signature replaces it, and the comparison of the bytes tells.
         if (
             run.status == RunStatus.COMPLETED.value
             and not run.cache_hit
