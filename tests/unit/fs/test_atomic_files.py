@@ -49,3 +49,10 @@ def test_make_parent_creates_one_level_or_the_whole_path(tmp_path: Path) -> None
     make_parent(str(tmp_path / "a" / "file.json"))  # already there: no error
     make_parent(str(tmp_path / "b" / "c" / "d" / "file.json"))  # several
     assert (tmp_path / "a").is_dir() and (tmp_path / "b" / "c" / "d").is_dir()
+
+
+def test_a_record_that_differs_only_at_its_end_is_not_linked(tmp_path: Path) -> None:
+    source, target = tmp_path / "entry.json", tmp_path / "snap.json"
+    source.write_bytes(RECORD[:-2] + b"2}")
+    assert not link_if_same_bytes(str(source), str(target), RECORD)
+    assert not target.exists()
