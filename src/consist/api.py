@@ -43,11 +43,9 @@ def output_path(key: str, ext: str | None = None) -> Path:
     --------
     >>> out = consist.output_path("summary", ext="txt")  # doctest: +SKIP
     """
-    from consist.execute.artifacts import check_key
-
     tracker = get_current_tracker()
     active = tracker._require_active("consist.output_path")
-    return active.capture.output_path(check_key(key), ext)
+    return active.capture.output_path(key, ext)  # it checks the key
 
 
 def log_artifact(path: Any, key: str | None = None, **kwargs: Any) -> Artifact:

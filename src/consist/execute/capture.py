@@ -23,7 +23,7 @@ from typing import Any
 
 from consist._libs.pandas import is_pandas_object
 from consist.errors import IdentityError, MissingInputError, OutputValidationError
-from consist.execute.artifacts import output_artifact
+from consist.execute.artifacts import check_key, output_artifact
 from consist.execute.python import split_returns
 from consist.execute.watch import DirectoryWatch
 from consist.formats.registry import write_table
@@ -69,7 +69,7 @@ class OutputCapture:
 
     def output_path(self, key: str, ext: str | None) -> Path:
         """Path in the artifact directory for output ``key`` (logged at the end if written)."""
-        part = key + check_ext(ext)
+        part = check_key(key) + check_ext(ext)
         path = join_inside(self.artifact_dir, part, "key", check_link=False)
         parent = os.path.dirname(path)
         try:
