@@ -51,6 +51,14 @@ def test_output_path_refuses_keys_and_suffixes_that_leave_the_run(
     assert {p for p in files_under(tmp_path) - before if "runs" not in p.parts} == set()
 
 
+@pytest.mark.parametrize("key", [42, None, ""])
+def test_output_path_refuses_a_key_that_is_not_a_name(tracker: Tracker, key: object) -> None:
+    with pytest.raises(ConfigError) as caught:
+        run_writing(tracker, key, "txt")  # type: ignore[arg-type]
+    assert caught.value.context["parameter"] == "key"
+    assert tracker.current_run is None
+
+
 def test_nested_keys_inside_the_run_are_fine(tracker: Tracker) -> None:
     def step() -> None:
         consist.output_path("tables/households", ext="csv").write_text("a\n1\n")
