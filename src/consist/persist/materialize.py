@@ -17,7 +17,8 @@ dead one), always before a consumed journal file may be deleted:
 
 * a final line (any status but ``running``) always becomes its snapshot: a run has one
   final record, and it wins over a running line materialised earlier (a sync during
-  the run) or a snapshot that marked the run abandoned;
+  the run) or a snapshot that marked the run abandoned. A completed miss's snapshot is
+  a hard link to its cache index entry when that still holds exactly the line;
 * a running line becomes a snapshot only when none exists yet, and never replaces one:
   written with a hard link that fails on an existing file, so a slow materialiser can
   never overwrite a final snapshot with an older running line.
