@@ -44,11 +44,14 @@ from consist.fs.atomic import link_atomic, read_bytes_or_none, write_bytes_atomi
 from consist.fs.layout import RunLayout
 from consist.identity.canonical import digest_bytes
 from consist.model.artifact import ProducedFile
+from consist.model.memo import remember
 from consist.model.run import ConsistRecord, RunStatus
 from consist.persist.snapshot import decode_record, read_snapshot
 
 #: Completed records the memo of one process holds (~4 kB each).
 MEMO_ENTRIES = 4096
+#: Produced files the memo of one process knows (~0.5 kB each).
+PRODUCED_MEMO_ENTRIES = 16384
 
 # run id -> its record (snapshot, else pending journal line), or None.
 RecordReader = Callable[[str], ConsistRecord | None]
@@ -106,14 +109,7 @@ class CompletedIndex:
         return record
 
     def _remember(self, signature: str, record: ConsistRecord) -> None:
-        memo = self._memo
-        memo.pop(signature, None)  # (re)entered last: the most recently used
-        memo[signature] = record
-        if len(memo) > MEMO_ENTRIES:
-            try:
-                del memo[next(iter(memo))]
-            except (KeyError, RuntimeError, StopIteration):
-                pass  # another thread changed the memo meanwhile: a later entry trims it
+        remember(self._memo, signature, record, MEMO_ENTRIES)  # least recently used go
 
     def write(self, record: ConsistRecord, data: bytes) -> None:
         """Enter a completed run from its JSON ``data`` (no snapshot of it exists yet)."""
@@ -179,11 +175,11 @@ class ProducedIndex:
             )
         except (ValueError, KeyError, TypeError):
             return None
-        self._memo[abs_path] = entry
+        remember(self._memo, abs_path, entry, PRODUCED_MEMO_ENTRIES)
         return entry
 
     def record(self, abs_path: str, entry: ProducedFile) -> None:
-        self._memo[abs_path] = entry
+        remember(self._memo, abs_path, entry, PRODUCED_MEMO_ENTRIES)
         if self._run_of(abs_path) == entry.run_id:
             return  # found from its run's snapshot (_from_own_directory): no file needed
         payload = {
@@ -220,6 +216,6 @@ class ProducedIndex:
         for artifact in record.outputs:
             if artifact.abs_path == abs_path and artifact.hash and artifact.run_id == run_id:
                 entry = ProducedFile(record.run.signature, artifact.hash, run_id, artifact.id)
-                self._memo[abs_path] = entry
+                remember(self._memo, abs_path, entry, PRODUCED_MEMO_ENTRIES)
                 return entry
         return None

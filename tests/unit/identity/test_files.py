@@ -309,3 +309,23 @@ def test_fresh_file_leaves_files_memoised_on_disk_to_the_general_path(tmp_path: 
     small = tmp_path / "small.bin"
     small.write_bytes(b"y" * 10)
     assert (digester.digest_fresh_file(str(small)) or ("",))[0] == b3(b"y" * 10)
+
+
+def test_the_in_process_memo_is_bounded(
+    tmp_path: Path, count_reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(files_mod, "MEMO_ENTRIES", 2)
+    paths = []
+    for n in range(3):
+        path = tmp_path / f"f{n}.txt"
+        path.write_text(str(n))
+        paths.append(path)
+    digester = FileDigester()
+    for path in paths:
+        digester.digest(path)
+    assert len(digester._memo) == 2
+    count_reads.clear()
+    digester.digest(paths[2])  # still known: not read again
+    assert count_reads == []
+    assert digester.digest(paths[0]) == b3(b"0")  # forgotten: read again, same digest
+    assert count_reads == [str(paths[0])]
