@@ -22,10 +22,10 @@ and safe for many concurrent processes:
   lookup reads the record instead (its snapshot, or its journal line until the
   snapshot is materialised): one file creation less per output of a miss.
 
-Each index also keeps an in-process memo so repeated lookups cost a dict access. The
-CompletedIndex memo holds at most ``MEMO_ENTRIES`` records (the least recently used go
-first; their index files remain, so a forgotten signature is still a hit, from its
-file). Unbounded, a long sweep in one process kept every record: 4 kB each, and ~40
+Each index also keeps an in-process memo so repeated lookups cost a dict access,
+bounded (model/memo.py): the CompletedIndex memo holds at most ``MEMO_ENTRIES`` records
+(the least recently used go first; their index files remain, so a forgotten signature
+is still a hit, from its file), the ProducedIndex memo ``PRODUCED_MEMO_ENTRIES`` paths. Unbounded, a long sweep in one process kept every record: 4 kB each, and ~40
 objects each that every garbage collection walks, ~10 µs of collection per run at
 10,000 runs and ~25 µs at 30,000 (full collections of 0.1 s); bounded, ~8 µs per run
 whatever the length. (Holding the records as JSON bytes, which collections never
