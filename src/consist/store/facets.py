@@ -129,3 +129,34 @@ def query_facets(records: Iterable[ConsistRecord], query: FacetQuery) -> list[Co
                 found.setdefault(facet.id, facet)
     facets = sorted(found.values(), key=lambda facet: (facet.namespace, facet.id))
     return facets if query.limit is None else facets[: query.limit]
+
+
+#: (run_id or artifact_id, namespace, key): the key of a value row in its table.
+RowKey = tuple[str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class FacetRows:
+    """What the SQL stores write for some records: each facet once, by id; each value row
+    of a run's facet, by (run_id, namespace, key); each value row of an artifact's facet,
+    by (artifact_id, namespace, key), with its artifact id. A later record's row wins."""
+
+    facets: dict[str, ConfigFacet]
+    rows: dict[RowKey, ConfigKV]
+    artifact_rows: dict[RowKey, tuple[str, ConfigKV]]
+
+
+def facet_rows(records: Iterable[ConsistRecord]) -> FacetRows:
+    """The facets and flattened value rows of ``records`` (see :class:`FacetRows`)."""
+    found = FacetRows({}, {}, {})
+    for record in records:
+        run_id = record.run.id
+        if record.facet is not None:
+            found.facets[record.facet.id] = record.facet
+            for kv in record.facet.rows(run_id):
+                found.rows[(kv.run_id, kv.namespace, kv.key)] = kv
+        for artifact_id, facet in record.artifact_facets.items():
+            found.facets[facet.id] = facet
+            for kv in facet.rows(run_id):
+                found.artifact_rows[(artifact_id, kv.namespace, kv.key)] = (artifact_id, kv)
+    return found

@@ -23,6 +23,7 @@ from typing import Any
 
 from consist.model.facet import ConfigFacet, ConfigKV
 from consist.model.run import ConsistRecord
+from consist.store.facets import facet_rows
 from consist.store.sql_facets import ARTIFACT_KV_TABLE, KV_TABLE
 
 FACET_COLUMNS: dict[str, str] = {
@@ -69,26 +70,19 @@ BulkUpsert = Callable[[str, dict[str, str], Iterable[dict[str, Any]]], None]
 def upsert_facets(records: Sequence[ConsistRecord], bulk_upsert: BulkUpsert) -> None:
     """Write the facets of ``records`` and their flattened rows (inside the caller's
     transaction). Records without a facet cost nothing."""
-    facets: dict[str, dict[str, Any]] = {}
-    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
-    artifact_rows: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for record in records:
-        run_id = record.run.id
-        if record.facet is not None:
-            facets[record.facet.id] = _facet_row(record.facet)
-            for kv in record.facet.rows(run_id):
-                rows[(kv.run_id, kv.namespace, kv.key)] = _kv_row(kv)
-        for artifact_id, facet in record.artifact_facets.items():
-            facets[facet.id] = _facet_row(facet)
-            for kv in facet.rows(run_id):
-                row = {"artifact_id": artifact_id, **_kv_row(kv)}
-                artifact_rows[(artifact_id, kv.namespace, kv.key)] = row
+    found = facet_rows(records)
+    facets = [_facet_row(facet) for facet in found.facets.values()]
+    rows = [_kv_row(kv) for kv in found.rows.values()]
+    artifact_rows = [
+        {"artifact_id": artifact_id, **_kv_row(kv)}
+        for artifact_id, kv in found.artifact_rows.values()
+    ]
     if facets:
-        bulk_upsert("config_facets", FACET_COLUMNS, facets.values())
+        bulk_upsert("config_facets", FACET_COLUMNS, facets)
     if rows:
-        bulk_upsert(KV_TABLE, KV_COLUMNS, rows.values())
+        bulk_upsert(KV_TABLE, KV_COLUMNS, rows)
     if artifact_rows:
-        bulk_upsert(ARTIFACT_KV_TABLE, ARTIFACT_KV_COLUMNS, artifact_rows.values())
+        bulk_upsert(ARTIFACT_KV_TABLE, ARTIFACT_KV_COLUMNS, artifact_rows)
 
 
 def _facet_row(facet: ConfigFacet) -> dict[str, Any]:

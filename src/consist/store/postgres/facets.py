@@ -41,6 +41,7 @@ from consist.store.duckdb.facets import (
     record_facets_sql,
 )
 from consist.store.edges import EDGE_COLUMNS, backfill_keys_sql, edge_rows, key_sql
+from consist.store.facets import facet_rows
 from consist.store.sql_facets import ARTIFACT_KV_TABLE, KV_TABLE
 
 
@@ -129,26 +130,17 @@ def upsert_facets_and_edges(
     """Write the facets, value rows and producer edges of ``records`` (the caller's
     transaction; ``run_ids`` sorted). Records without facets or produced inputs cost
     one DELETE of their (absent) edges."""
-    facets: dict[str, tuple[Any, ...]] = {}
-    rows: dict[tuple[str, str, str], tuple[Any, ...]] = {}
-    artifact_rows: dict[tuple[str, str, str], tuple[Any, ...]] = {}
-    for record in records:
-        run_id = record.run.id
-        if record.facet is not None:
-            facets[record.facet.id] = _facet_row(record.facet)
-            for kv in record.facet.rows(run_id):
-                rows[(kv.run_id, kv.namespace, kv.key)] = _kv_row(kv)
-        for artifact_id, facet in record.artifact_facets.items():
-            facets[facet.id] = _facet_row(facet)
-            for kv in facet.rows(run_id):
-                artifact_rows[(artifact_id, kv.namespace, kv.key)] = _kv_row(kv, artifact_id)
+    found = facet_rows(records)
+    facets, rows, artifact_rows = found.facets, found.rows, found.artifact_rows
     # Key order, so concurrent writers lock shared rows in the same order (write.py).
-    script.upsert("config_facets", FACET_COLUMNS, [facets[k] for k in sorted(facets)], ("id",))
-    script.upsert(KV_TABLE, KV_COLUMNS, [rows[k] for k in sorted(rows)], KV_KEY)
+    script.upsert(
+        "config_facets", FACET_COLUMNS, [_facet_row(facets[k]) for k in sorted(facets)], ("id",)
+    )
+    script.upsert(KV_TABLE, KV_COLUMNS, [_kv_row(rows[k]) for k in sorted(rows)], KV_KEY)
     script.upsert(
         ARTIFACT_KV_TABLE,
         ARTIFACT_KV_COLUMNS,
-        [artifact_rows[k] for k in sorted(artifact_rows)],
+        [_kv_row(artifact_rows[k][1], artifact_rows[k][0]) for k in sorted(artifact_rows)],
         ("artifact_id", *KV_KEY[1:]),
     )
     # A re-recorded run (running -> final) replaces its edges, never accumulates them.
