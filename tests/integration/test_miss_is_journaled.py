@@ -31,6 +31,16 @@ def all_files(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 
 
+def entry_of(tracker: Tracker, result: consist.RunResult) -> Path:
+    """The completed-index entry of ``result``'s signature."""
+    signature = result.run.signature or ""
+    return tracker.run_dir / ".consist" / "index" / signature[:2] / f"{signature}.json"
+
+
+def snapshot_of(tracker: Tracker, result: consist.RunResult) -> Path:
+    return tracker.run_dir / "consist_runs" / f"{result.run.id}.json"
+
+
 def fresh(tmp_path: Path) -> Tracker:
     return Tracker(
         run_dir=tmp_path / "runs", db_path=tmp_path / "db.duckdb", code_identity="callable_module"
@@ -49,11 +59,11 @@ def test_a_miss_creates_its_output_and_one_index_entry(tmp_path: Path) -> None:
         f".consist/index/{signature[:2]}/{signature}.json",
     }
     # The entry holds the run's own record; the snapshot comes with the next sync.
-    entry = tracker.run_dir / ".consist" / "index" / signature[:2] / f"{signature}.json"
+    entry = entry_of(tracker, miss)
     assert json.loads(entry.read_bytes())["run"]["id"] == miss.run.id
     assert tracker.get_run_record(miss.run.id).run.status == "completed"
     tracker.sync_store()
-    snapshot = tracker.run_dir / "consist_runs" / f"{miss.run.id}.json"
+    snapshot = snapshot_of(tracker, miss)
     assert json.loads(snapshot.read_bytes()) == json.loads(entry.read_bytes())
     tracker.close()
 
@@ -64,7 +74,7 @@ def test_another_tracker_hits_and_links_outputs_before_the_snapshot_exists(
     writer = fresh(tmp_path)
     first = writer.run(fn=step, config={"v": 1})
     produced = first.outputs["out"].path
-    assert not (writer.run_dir / "consist_runs" / f"{first.run.id}.json").exists()
+    assert not snapshot_of(writer, first).exists()
     # A second tracker (its own memos: it reads the index entry and the journal).
     reader = fresh(tmp_path)
     hit = reader.run(fn=step, config={"v": 1})
@@ -93,8 +103,7 @@ def test_a_torn_index_entry_is_a_miss_and_the_next_completion_replaces_it(
 
     tracker = fresh(tmp_path)
     first = tracker.run(fn=counted, config={"v": 1})
-    signature = first.run.signature
-    entry = tracker.run_dir / ".consist" / "index" / signature[:2] / f"{signature}.json"
+    entry = entry_of(tracker, first)
     entry.write_bytes(entry.read_bytes()[:40])  # a writer killed mid-write
     other = fresh(tmp_path)
     again = other.run(fn=counted, config={"v": 1})
@@ -124,10 +133,7 @@ def test_the_final_line_replaces_a_running_snapshot_materialised_mid_run(
 def test_no_store_still_writes_the_snapshot_at_once(tmp_path: Path) -> None:
     tracker = Tracker(run_dir=tmp_path / "runs", db_path=None, code_identity="callable_module")
     miss = tracker.run(fn=step, config={"v": 1})
-    snapshot = tracker.run_dir / "consist_runs" / f"{miss.run.id}.json"
-    entry = (
-        tracker.run_dir / ".consist" / "index" / miss.run.signature[:2]
-    ) / f"{miss.run.signature}.json"
+    snapshot, entry = snapshot_of(tracker, miss), entry_of(tracker, miss)
     assert snapshot.is_file()
     assert os.stat(snapshot).st_ino == os.stat(entry).st_ino  # the entry links to it
 
@@ -182,21 +188,17 @@ def test_a_synced_miss_snapshot_is_its_index_entry_a_hit_and_a_replaced_entry_ar
     )
     assert hit.cache_hit and first.run.signature == again.run.signature
     tracker.sync_store()
-    runs = tracker.run_dir / "consist_runs"
-    index = tracker.run_dir / ".consist" / "index"
 
-    def entry(result: consist.RunResult) -> Path:
-        signature = result.run.signature or ""
-        return index / signature[:2] / f"{signature}.json"
-
-    def snapshot(result: consist.RunResult) -> Path:
-        return runs / f"{result.run.id}.json"
+    def same_file(result: consist.RunResult) -> bool:
+        return (
+            os.stat(snapshot_of(tracker, result)).st_ino
+            == os.stat(entry_of(tracker, result)).st_ino
+        )
 
     # A completed miss: the snapshot is a hard link to the entry (the same bytes).
-    assert os.stat(snapshot(miss)).st_ino == os.stat(entry(miss)).st_ino
+    assert same_file(miss)
     # A hit has no entry of its own; the first of two runs of a signature lost its entry.
-    assert os.stat(snapshot(hit)).st_ino != os.stat(entry(hit)).st_ino
-    assert os.stat(snapshot(first)).st_ino != os.stat(entry(first)).st_ino
+    assert not same_file(hit) and not same_file(first)
     for result in (miss, hit, first, again):
-        assert json.loads(snapshot(result).read_bytes())["run"]["id"] == result.run.id
+        assert json.loads(snapshot_of(tracker, result).read_bytes())["run"]["id"] == result.run.id
     tracker.close()
