@@ -22,7 +22,7 @@ from consist.cache.explain import explain_lookup
 from consist.cache.locks import SignatureLock
 from consist.cache.lookup import CacheLookup, lookup_cache
 from consist.errors import RunStateError
-from consist.execute.artifacts import input_artifacts, logged_input_artifact, utc_now
+from consist.execute.artifacts import input_artifacts, logged_input_artifact
 from consist.execute.capture import OutputCapture
 from consist.execute.executor import Executor
 from consist.identity.compose import compute_run_identity
@@ -31,6 +31,7 @@ from consist.identity.inputs import (
 )
 from consist.identity.signature import RunIdentity
 from consist.model.artifact import Artifact
+from consist.model.clock import utc_now
 from consist.model.decision import CacheOutcome
 from consist.model.run import ConsistRecord, Run, RunPhase, RunResult, RunStatus
 from consist.options import CacheMode, CodeIdentityMode, Hydration

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import stat as _stat
-import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any
 
@@ -17,26 +15,8 @@ from consist.identity.canonical import digest_bytes
 from consist.identity.files import FileDigester
 from consist.identity.inputs import ProducerLookup, ResolvedInput, resolve_input
 from consist.model.artifact import Artifact
+from consist.model.clock import utc_now
 from consist.model.ids import random_hex
-
-# (second, its "YYYY-MM-DDTHH:MM:SS" text): one tuple, so threads never mix two seconds.
-_second: tuple[int, str] = (-1, "")
-
-
-def utc_now() -> str:
-    """Now as ``datetime.now(UTC).isoformat()`` writes it (a run records three of these).
-
-    The date and time of day are formatted once per second: a datetime and its
-    ``isoformat`` cost ~1 µs, three times per run.
-    """
-    global _second
-    micros = time.time_ns() // 1000
-    second, fraction = divmod(micros, 1_000_000)
-    if second != _second[0]:
-        _second = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
-    if fraction:
-        return f"{_second[1]}.{fraction:06d}+00:00"
-    return _second[1] + "+00:00"  # isoformat leaves out a zero fraction
 
 
 def input_artifact(resolved: ResolvedInput, layout: RunLayout, run_id: str) -> Artifact:

@@ -11,14 +11,13 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from consist.errors import ConfigError, UnknownKeywordError
 from consist.execute.watch import check_dir
 from consist.identity.inputs import iter_named_refs
+from consist.model.clock import utc_stamp
 from consist.model.ids import random_hex
 from consist.model.limits import (
     validate_meta,
@@ -64,22 +63,9 @@ _DEFAULT_CACHE = CacheSpec()
 _DEFAULT_POLICY = OutputPolicyOptions()
 
 
-# (second, its text): one tuple, so a thread never pairs one second with another's text.
-_stamp: tuple[int, str] = (-1, "")
-
-
-def _utc_stamp() -> str:
-    """The UTC time to the second, formatted once per second (strftime costs ~2 µs)."""
-    global _stamp
-    second = int(time.time())
-    if second != _stamp[0]:
-        _stamp = (second, datetime.fromtimestamp(second, UTC).strftime("%Y%m%dT%H%M%S"))
-    return _stamp[1]
-
-
 def new_run_id(name: str) -> str:
     """A readable, collision-free run id: ``<name>-<UTC time>-<random>``."""
-    return f"{name}-{_utc_stamp()}-{random_hex(48)}"
+    return f"{name}-{utc_stamp()}-{random_hex(48)}"
 
 
 #: Keywords the reference retired from run / trace, with their replacement.
