@@ -131,11 +131,8 @@ class CompletedIndex:
         try:
             # First completion of a signature: one link, no temp file + rename.
             os.link(snapshot_path, target)
-        except FileExistsError:
-            link_atomic(snapshot_path, target)
-        except FileNotFoundError:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            link_atomic(snapshot_path, target)
+        except (FileExistsError, FileNotFoundError):
+            link_atomic(snapshot_path, target)  # replaces it; makes a missing fan-out dir
         self._remember(signature, record)
         self.steps.record(record, snapshot_path)
 
