@@ -48,6 +48,42 @@ def test_callable_module_tracks_the_whole_file(tracker: Tracker, write_module) -
     assert not module_changed.cache_hit
 
 
+def test_callable_module_is_the_file_as_the_process_first_ran_the_function(
+    tracker: Tracker, write_module, tmp_path: Path
+) -> None:
+    """An edit after the first run is not the code this process runs: the function keeps
+    its identity (and hits) until it is defined again."""
+    mod = write_module("live/mod.py", STEP_V1)
+    opts = CacheOptions(code_identity="callable_module")
+    first = tracker.run(fn=mod.step, cache_options=opts)
+
+    (tmp_path / "live" / "mod.py").write_text(STEP_V2)  # edited, not reloaded
+    loaded_code = tracker.run(fn=mod.step, cache_options=opts)
+    redefined = write_module("live/mod.py", STEP_V2)  # a new import reads the edit
+    new_code = tracker.run(fn=redefined.step, cache_options=opts)
+
+    assert loaded_code.cache_hit
+    assert loaded_code.run.git_hash == first.run.git_hash
+    assert not new_code.cache_hit
+    assert new_code.run.git_hash != first.run.git_hash
+
+
+def test_callable_module_sees_a_swapped_code_object(
+    tracker: Tracker, write_module, tmp_path: Path
+) -> None:
+    """IPython's autoreload edits a function in place (``__code__``): that is new code."""
+    mod = write_module("swap/mod.py", STEP_V1)
+    opts = CacheOptions(code_identity="callable_module")
+    first = tracker.run(fn=mod.step, cache_options=opts)
+
+    (tmp_path / "swap" / "mod.py").write_text(STEP_V2)
+    mod.step.__code__ = write_module("swap/mod.py", STEP_V2).step.__code__
+    swapped = tracker.run(fn=mod.step, cache_options=opts)
+
+    assert not swapped.cache_hit
+    assert swapped.run.git_hash != first.run.git_hash
+
+
 def test_repo_git_outside_repository_falls_back_to_callable_module(
     tracker: Tracker, write_module
 ) -> None:

@@ -6,8 +6,14 @@ Modes (see :class:`consist.options.CodeIdentityMode`):
   uncommitted changes to tracked files (``git diff HEAD``). git is a subprocess
   (milliseconds), so the state is reused for up to GIT_STATE_TTL_SECONDS, and read
   again at once when the step's own source file changed since (a stat per call).
-* ``callable_module`` - content digest of the file defining the function (memoised by
-  stat through the FileDigester, so an edit is seen at once).
+* ``callable_module`` - content digest of the file defining the function, read when this
+  process first runs that function object. A process runs the code it loaded, so an edit
+  made to the file afterwards is not that code: it is seen when the function is defined
+  again (a new process, ``importlib.reload``, IPython's autoreload, which swaps
+  ``__code__``). Seeing the edit at once, as this mode did before, recorded runs of the
+  old, loaded code under the new file's digest, and a later process running the new code
+  hit them. Without a function (``trace``, ``begin_run``: the calling file, which
+  ``%run`` executes again in one process) the file is checked by stat on every call.
 * ``callable_source`` - digest of the function's own source text.
 
 Outside a repository, or without git, ``repo_git`` falls back to ``callable_module``;
@@ -79,11 +85,14 @@ def compute_code_identity(
     extra_deps: Iterable[str] = (),
 ) -> CodeIdentity:
     """Return the code identity of ``fn`` (or, with no function, of ``caller_file``)."""
-    if fn is not None:
-        source_file = _source_file(fn)
+    if fn is not None and mode is CodeIdentityMode.CALLABLE_MODULE:
+        identity = _first_run_identity(fn, digester)
     else:
-        source_file = os.path.abspath(caller_file) if caller_file else None
-    identity = _base_identity(mode, fn, source_file, digester)
+        if fn is not None:
+            source_file = _source_file(fn)
+        else:
+            source_file = os.path.abspath(caller_file) if caller_file else None
+        identity = _base_identity(mode, fn, source_file, digester)
     deps = tuple(extra_deps)
     if not deps:
         return identity
@@ -100,6 +109,29 @@ def _module_file_digest(source_file: str | None, digester: FileDigester) -> str 
         return digester.digest_and_stat(source_file, what="code")[0]
     except (MissingInputError, IsADirectoryError):
         return None
+
+
+# function -> (its code object, its callable_module identity) when this process first ran
+# it. Weak keys: a function made per call does not accumulate.
+_first_runs: weakref.WeakKeyDictionary[Any, tuple[Any, CodeIdentity]] = weakref.WeakKeyDictionary()
+
+
+def _first_run_identity(fn: Callable[..., Any], digester: FileDigester) -> CodeIdentity:
+    """``fn``'s callable_module identity as this process first ran ``fn`` (see the module
+    rules); taken again only when ``fn`` has other code (autoreload swapped ``__code__``)."""
+    code = getattr(fn, "__code__", None)
+    try:
+        seen = _first_runs.get(fn)
+    except TypeError:  # not weakly referenceable: taken each time
+        seen = None
+    if seen is not None and seen[0] is code:
+        return seen[1]
+    identity = _base_identity(CodeIdentityMode.CALLABLE_MODULE, fn, _source_file(fn), digester)
+    try:
+        _first_runs[fn] = (code, identity)
+    except TypeError:
+        pass
+    return identity
 
 
 @functools.lru_cache(maxsize=256)
@@ -124,6 +156,8 @@ def _base_identity(
                 state.commit,
                 state.dirty_digest is not None,
             )
+        if fn is not None:  # callable_module's rule for a function, as when named
+            return _first_run_identity(fn, digester)
         mode = CodeIdentityMode.CALLABLE_MODULE
     if mode is CodeIdentityMode.CALLABLE_MODULE:
         file_digest = _module_file_digest(source_file, digester)
