@@ -15,6 +15,7 @@ from consist.identity.canonical import compute_config_digest
 from consist.identity.code import CodeIdentity, compute_code_identity
 from consist.identity.files import FileDigester
 from consist.identity.inputs import (
+    NO_INPUTS_DIGEST,
     ProducerLookup,
     ResolvedInput,
     compute_input_digest,
@@ -71,12 +72,19 @@ def compute_run_identity(
     """(canonical config, resolved inputs, code identity, run identity) of ``source``."""
     cache = source.cache
     config, config_digest = compute_config_digest(source.config)
-    groups = (
-        ("input", "inputs", source.inputs),
-        ("depends_on", "depends_on", source.depends_on),
-        ("identity", "identity_inputs", source.identity_inputs),
-    )
-    resolved = resolve_inputs(groups, digester=digester, lookup_producer=lookup_producer)
+    inputs, depends_on, identity_inputs = source.inputs, source.depends_on, source.identity_inputs
+    # No refs at all (many steps of a sweep): nothing to resolve, sort or hash.
+    resolved: list[ResolvedInput] = []
+    input_digest = NO_INPUTS_DIGEST
+    input_parts: tuple[tuple[str, str], ...] = ()
+    if inputs is not None or depends_on is not None or identity_inputs is not None:
+        groups = (
+            ("input", "inputs", inputs),
+            ("depends_on", "depends_on", depends_on),
+            ("identity", "identity_inputs", identity_inputs),
+        )
+        resolved = resolve_inputs(groups, digester=digester, lookup_producer=lookup_producer)
+        input_digest, input_parts = compute_input_digest(resolved), compute_input_parts(resolved)
     code = compute_code_identity(
         cache.code_identity or default_code_mode,
         source.fn,
@@ -87,7 +95,7 @@ def compute_run_identity(
     parts: dict[str, Any] = dict(
         code_digest=code.digest,
         config_digest=config_digest,
-        input_digest=compute_input_digest(resolved),
+        input_digest=input_digest,
         model=source.model,
         year=source.year,
         iteration=source.iteration,
@@ -97,7 +105,7 @@ def compute_run_identity(
     identity = RunIdentity(
         compute_signature(**parts),
         code_mode=code.mode,
-        input_parts=compute_input_parts(resolved),
+        input_parts=input_parts,
         **parts,
     )
     return config, resolved, code, identity

@@ -188,8 +188,8 @@ def compute_input_digest(resolved: Iterable[ResolvedInput]) -> str:
     """Digest of the whole input set, independent of order."""
     lines = sorted(item.contribution for item in resolved)
     if not lines:
-        return _NO_INPUTS_DIGEST  # most steps of a sweep: the same text every time
+        return NO_INPUTS_DIGEST  # most steps of a sweep: the same text every time
     return digest_bytes(("inputs-v1\n" + "\n".join(lines)).encode())
 
 
-_NO_INPUTS_DIGEST = digest_bytes(b"inputs-v1\n")
+NO_INPUTS_DIGEST = digest_bytes(b"inputs-v1\n")  # the digest of an empty input set
