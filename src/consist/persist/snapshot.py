@@ -29,27 +29,37 @@ from consist.model.run import ConsistRecord, Run, RunStatus
 
 
 def encode_record(record: ConsistRecord) -> bytes:
+    inputs, outputs = record.inputs, record.outputs
     payload = {
         "schema_version": record.schema_version,
         "run": record.run.to_dict(),
         "config": record.config,
-        "inputs": [artifact.to_dict() for artifact in record.inputs],
-        "outputs": [artifact.to_dict() for artifact in record.outputs],
+        "inputs": [artifact.to_dict() for artifact in inputs] if inputs else [],
+        "outputs": [artifact.to_dict() for artifact in outputs] if outputs else [],
         "identity": record.identity,
     }
+    # Only user-given values may hold NaN/inf (the config's canonical form tags them).
+    finite = True
     if record.facet is not None:  # optional key: records without a facet keep their shape
         payload["facet"] = record.facet.to_dict()
+        finite = False
     if record.artifact_facets:
         payload["artifact_facets"] = {k: f.to_dict() for k, f in record.artifact_facets.items()}
-    # Only user-given values may hold NaN/inf (the config's canonical form tags them).
-    finite = not (
-        codec.has_non_finite(record.run.meta)
-        or "facet" in payload
-        or "artifact_facets" in payload
-        or any(a.meta and codec.has_non_finite(a.meta) for a in record.inputs)
-        or any(a.meta and codec.has_non_finite(a.meta) for a in record.outputs)
-    )
+        finite = False
+    if finite:
+        finite = _metas_finite(record)
     return codec.encode(payload, finite=finite)  # anything JSON cannot hold is stored as text
+
+
+def _metas_finite(record: ConsistRecord) -> bool:
+    """Whether the run's and its artifacts' meta hold no NaN or infinity (empty: no walk)."""
+    if record.run.meta and codec.has_non_finite(record.run.meta):
+        return False
+    for artifacts in (record.inputs, record.outputs):
+        for artifact in artifacts:
+            if artifact.meta and codec.has_non_finite(artifact.meta):
+                return False
+    return True
 
 
 def decode_record(data: bytes, layout: RunLayout) -> ConsistRecord:
