@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -76,9 +77,16 @@ class Liveness:
         self._pid = -1
         self._beating: threading.Thread | None = None
         self._stop = threading.Event()
+        # The owner record while it and its heartbeat are known good: every run's begin
+        # reads it, so the checks below run only after a fork, a stop, or a dead heartbeat.
+        self._ready: dict[str, Any] | None = None
+        _instances.add(self)
 
     def owner(self) -> dict[str, Any]:
         """The owner record of runs begun now (built once per process), heartbeat started."""
+        ready = self._ready
+        if ready is not None:
+            return ready
         if self._owner is None or self._pid != os.getpid():
             self._pid = os.getpid()
             name = f"{HOST}-{self._pid}-{uuid.uuid4().hex[:8]}.alive"
@@ -91,6 +99,7 @@ class Liveness:
             self._beating = None
         if self._beating is None or not self._beating.is_alive():
             self._start_heartbeat()
+        self._ready = self._owner
         return self._owner
 
     def _start_heartbeat(self) -> None:
@@ -103,17 +112,20 @@ class Liveness:
         stop = self._stop
 
         def beat() -> None:
-            while not stop.wait(HEARTBEAT_SECONDS):
-                try:
+            try:
+                while not stop.wait(HEARTBEAT_SECONDS):
                     os.utime(path)
-                except OSError:
-                    return
+            except OSError:
+                pass
+            finally:
+                self._ready = None  # the next owner() starts a heartbeat again
 
         self._beating = threading.Thread(target=beat, name="consist-heartbeat", daemon=True)
         self._beating.start()
 
     def stop(self) -> None:
         """Stop the heartbeat and remove its file (the tracker closes)."""
+        self._ready = None
         self._stop.set()
         if self._owner is not None and self._pid == os.getpid():
             try:
@@ -141,6 +153,18 @@ class Liveness:
         if age > ABANDON_AFTER_SECONDS:
             return f"process {pid} on {host} sent no heartbeat for {age:.0f} s"
         return None
+
+
+_instances: weakref.WeakSet[Liveness] = weakref.WeakSet()
+
+
+def _forget_after_fork() -> None:
+    # A forked child is another owner (its own pid) and has no heartbeat thread.
+    for liveness in list(_instances):
+        liveness._ready = None
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _pid_alive(pid: int) -> bool:
