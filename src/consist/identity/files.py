@@ -159,10 +159,15 @@ class FileDigester:
 
     def digest_fresh_file(self, target: str) -> tuple[str, os.stat_result] | None:
         """Digest and stat of a small regular file just written (a run's output), taken
-        through one descriptor: open, fstat, read, fstat (no path stat first, since the
-        memo rarely knows a new file). None when the file is not such a file (missing,
-        a directory, large, or memoised on disk): use :meth:`digest_and_stat`, which
-        also words the errors.
+        through one descriptor: open, fstat, read (no path stat first, since the memo
+        rarely knows a new file). None when the file is not such a file (missing, a
+        directory, large, or memoised on disk): use :meth:`digest_and_stat`, which also
+        words the errors.
+
+        The memo keeps the key of the stat taken before the read. A file changed while
+        it was read has another key (its ctime, often its size) at the next lookup,
+        which hashes it again; a second fstat after the read would only have skipped
+        memoising an entry that can never match.
         """
         try:
             # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
@@ -179,13 +184,11 @@ class FileDigester:
             if hit is not None and hit[0] == key:
                 return hit[1], st
             digest = _digest_open_small(fd, size)
-            after = _key_of(os.fstat(fd))
         except OSError:
             return None
         finally:
             os.close(fd)
-        if after == key:  # memoised only if it did not change while read (as below)
-            remember(self._memo, target, (key, digest), MEMO_ENTRIES)
+        remember(self._memo, target, (key, digest), MEMO_ENTRIES)
         return digest, st
 
     def _file_digest(self, target: str, st: os.stat_result) -> str:

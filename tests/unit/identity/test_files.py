@@ -280,6 +280,28 @@ def test_fresh_file_digest_matches_and_is_memoised(tmp_path: Path) -> None:
     assert (digester.digest_fresh_file(str(path)) or ("",))[0] == b3(b"changed")
 
 
+@pytest.mark.parametrize("change", [b"same size!!!", b"a longer text than before"])
+def test_a_fresh_file_changed_while_read_is_hashed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: bytes
+) -> None:
+    path = tmp_path / "out.txt"
+    path.write_bytes(b"first output")
+    real_read = files_mod._digest_open_small
+
+    def read_then_change(fd: int, size: int) -> str:
+        digest = real_read(fd, size)
+        path.write_bytes(change)  # another writer, while the digest was taken
+        return digest
+
+    monkeypatch.setattr(files_mod, "_digest_open_small", read_then_change)
+    digester = FileDigester()
+    assert (digester.digest_fresh_file(str(path)) or ("",))[0] == b3(b"first output")
+    monkeypatch.setattr(files_mod, "_digest_open_small", real_read)
+
+    assert digester.digest(path) == b3(change)
+    assert (digester.digest_fresh_file(str(path)) or ("",))[0] == b3(change)
+
+
 def test_fresh_file_reads_a_file_that_grew_since_its_stat_to_the_end(tmp_path: Path) -> None:
     path = tmp_path / "grown.bin"
     path.write_bytes(b"x" * 100)
