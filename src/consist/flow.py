@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from consist.cache.explain import explain_lookup
 from consist.cache.locks import SignatureLock
-from consist.cache.lookup import CacheLookup, lookup_cache
+from consist.cache.lookup import MISS, CacheLookup, lookup_cache
 from consist.errors import RunStateError
 from consist.execute.artifacts import input_artifacts, logged_input_artifact
 from consist.execute.capture import OutputCapture
@@ -197,7 +197,7 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
         locks = None
     # With a local lock, only the memo is read before it: the index file once, under it.
     if locks is not None and locks.local and not services.completed.remembers(signature):
-        found = _MISS  # not in this process's memo: nothing to validate, go to the lock
+        found = MISS  # not in this process's memo: nothing to validate, go to the lock
     else:
         found = _lookup(services, request, signature, memo_only=locks is not None and locks.local)
     if found.hit is None and locks is not None:
@@ -241,9 +241,6 @@ def begin(services: Services, request: RunRequest) -> ActiveRun:
         raise
     services.hooks.emit(services.hooks.on_start, run)
     return active
-
-
-_MISS = CacheLookup(CacheOutcome.MISS)
 
 
 def _lookup(

@@ -39,6 +39,9 @@ class CacheLookup:
         return self.record if self.outcome is CacheOutcome.HIT else None
 
 
+MISS = CacheLookup(CacheOutcome.MISS)  # immutable: one object serves every miss
+
+
 def lookup_cache(
     completed: CompletedIndex,
     signature: str,
@@ -54,7 +57,7 @@ def lookup_cache(
         return CacheLookup(CacheOutcome.OVERWRITE)
     record = completed.lookup(signature, memo_only=memo_only)
     if record is None:
-        return CacheLookup(CacheOutcome.MISS)
+        return MISS
     failed = validate_outputs(record.outputs, validate, digester=digester, recover=recover)
     if failed is not None:
         return CacheLookup(CacheOutcome.DEMOTED, record, failed[0], failed[1])

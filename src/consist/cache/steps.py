@@ -52,7 +52,8 @@ class StepIndex:
         self._exact: dict[tuple[str, str, int | None, int | None], ConsistRecord] = {}
         self._latest: dict[StepKey, ConsistRecord] = {}
         # Entry path -> snapshot it should link to, not yet written (see flush).
-        self._unwritten: dict[str, str] = {}
+        # (model, name, year, iteration) -> snapshot path; the entry's path is made at flush
+        self._unwritten: dict[tuple[str, str, int | None, int | None], str] = {}
 
     def _dir(self, step: StepKey) -> str:
         directory = self._dirs.get(step)
@@ -87,16 +88,16 @@ class StepIndex:
     def record(self, record: ConsistRecord, snapshot_path: str) -> None:
         """Make ``record`` (a completed run, snapshot at ``snapshot_path``) its step's latest."""
         run = record.run
-        step = (run.model_name, run.name)
-        entry = os.path.join(self._dir(step), _entry_name(run.year, run.iteration))
-        self._unwritten[entry] = snapshot_path
-        self._exact[(run.model_name, run.name, run.year, run.iteration)] = record
-        self._latest[step] = record
+        exact = (run.model_name, run.name, run.year, run.iteration)
+        self._unwritten[exact] = snapshot_path
+        self._exact[exact] = record
+        self._latest[(run.model_name, run.name)] = record
 
     def flush(self) -> None:
         """Write the entries recorded since the last flush (one link per step entry)."""
         while self._unwritten:
-            entry, snapshot_path = self._unwritten.popitem()
+            (model, name, year, iteration), snapshot_path = self._unwritten.popitem()
+            entry = os.path.join(self._dir((model, name)), _entry_name(year, iteration))
             try:
                 link_atomic(snapshot_path, entry)
             except FileNotFoundError:
