@@ -87,7 +87,7 @@ def explain_lookup(
         )
     changes = compare_records(earlier, record)
     if changes:
-        text = "; ".join(describe_change(change) for change in changes)
+        text = "; ".join(map(describe_change, changes))
     else:
         # Same components but no index entry: the entry (or its snapshot) was removed.
         text = "no identity component differs, but no completed run with this signature was found"
@@ -152,6 +152,8 @@ def _config_change(before: Any, after: Any) -> ComponentChange:
     else:
         # The digests differ, so the configs do: no need to compare them as a whole first.
         _walk(old, new, "", added, removed, changed)
+    if changed and not added and not removed and len(changed) <= MAX_NAMES:
+        return ComponentChange(C.CONFIG, changed=tuple(changed))  # the usual miss
     names, omitted = _cap(added, removed, changed)
     detail = "" if any(names) else "config digest changed"
     return ComponentChange(
@@ -267,8 +269,13 @@ def describe_change(change: ComponentChange) -> str:
     component = change.component
     if component in (C.CODE,):
         return f"code changed ({change.detail})"
-    lists = [("changed", change.changed), ("added", change.added), ("removed", change.removed)]
-    shown = [f"{label}: {_names(names)}" for label, names in lists if names]
+    shown = []
+    if change.changed:
+        shown.append(f"changed: {_names(change.changed)}")
+    if change.added:
+        shown.append(f"added: {_names(change.added)}")
+    if change.removed:
+        shown.append(f"removed: {_names(change.removed)}")
     if shown or change.detail:
         parts = shown + ([change.detail] if change.detail else [])
         suffix = f" (+{change.omitted} more)" if change.omitted else ""
