@@ -120,17 +120,12 @@ def _first_run_identity(fn: Callable[..., Any], digester: FileDigester) -> CodeI
     """``fn``'s callable_module identity as this process first ran ``fn`` (see the module
     rules); taken again only when ``fn`` has other code (autoreload swapped ``__code__``)."""
     code = getattr(fn, "__code__", None)
-    try:
-        seen = _first_runs.get(fn)
-    except TypeError:  # not weakly referenceable: taken each time
-        seen = None
+    seen = _first_runs.get(fn) if code is not None else None
     if seen is not None and seen[0] is code:
         return seen[1]
     identity = _base_identity(CodeIdentityMode.CALLABLE_MODULE, fn, _source_file(fn), digester)
-    try:
+    if code is not None:  # a function (only those have a file to read, _source_file)
         _first_runs[fn] = (code, identity)
-    except TypeError:
-        pass
     return identity
 
 
