@@ -168,11 +168,11 @@ class ToyStore:
 KINDS = ["memory", "duckdb", "postgres", "toy"]
 
 
-def make_store(kind: str, tmp_path: Path, request=None):
+def make_store(kind: str, tmp_path: Path, request=None, mounts=None):
     if kind == "postgres":
         from consist.store.postgres.store import PostgresStore
 
-        layout = RunLayout(tmp_path / "runs")
+        layout = RunLayout(tmp_path / "runs", mounts)
         layout.ensure()
         url = request.getfixturevalue("pg_url")
         return PostgresStore(url, layout=layout, connect_timeout=5, retry_seconds=5)
@@ -180,7 +180,7 @@ def make_store(kind: str, tmp_path: Path, request=None):
         return MemoryStore()
     if kind == "toy":
         return ToyStore()
-    layout = RunLayout(tmp_path / "runs")
+    layout = RunLayout(tmp_path / "runs", mounts)
     layout.ensure()
     return DuckDBStore(str(tmp_path / "store.duckdb"), layout=layout, lock_timeout=10)
 

@@ -16,6 +16,7 @@ from consist.model.facet import ConfigFacet, ConfigKV
 from consist.model.run import Run
 from consist.store.facets import ConfigKVQuery, FacetMatch, FacetQuery
 from consist.store.sql_reads import SqlDialect
+from consist.store.sql_rows import row_to_run
 
 # The tables users query by name (tracker.run_query): a contract.
 KV_TABLE = "global_tables.run_config_kv"
@@ -66,7 +67,7 @@ def find_runs_by_facet_kv(d: SqlDialect, conn: Any, match: FacetMatch) -> list[R
     )
     if match.limit is not None:
         sql += f" LIMIT {int(match.limit)}"
-    return [d.row_to_run(row) for row in conn.execute(sql, params).fetchall()]
+    return [row_to_run(row) for row in conn.execute(sql, params).fetchall()]
 
 
 def query_facets(d: SqlDialect, conn: Any, query: FacetQuery) -> list[ConfigFacet]:

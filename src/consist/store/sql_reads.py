@@ -3,8 +3,9 @@
 The DuckDB and PostgreSQL stores ask the same questions with the same filters and the
 same order (the SQL twin of MemoryStore; the contract suite runs all three). What
 differs is spelled by the dialect: the parameter mark (``?`` / ``%s``), how a list
-parameter is matched, how tags and ``metadata=`` are compared, the column lists and
-row decoding, and the collation that makes text sort by code point as Python does.
+parameter is matched, how tags and ``metadata=`` are compared, the column lists, and
+the collation that makes text sort by code point as Python does. Rows are decoded the
+same way for both (store/sql_rows.py).
 
 Order rules: NULL timestamps sort last (as the empty string does in MemoryStore); a
 lookup by artifact id has no ORDER BY (at most one row, and DuckDB would scan instead of
@@ -23,6 +24,7 @@ from consist.model.artifact import Artifact
 from consist.model.run import Run
 from consist.store.base import EQUALITY_FILTERS, RunQuery, metadata_kind, metadata_matches
 from consist.store.links import ArtifactLink, ArtifactQuery, LinkQuery
+from consist.store.sql_rows import row_to_artifact, row_to_run
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,6 @@ class SqlDialect:
     mark: str  # the parameter placeholder
     run_select: str  # the runs columns (alias r), in RUN_FIELDS order
     artifact_select: str  # the artifacts columns (alias a), in ARTIFACT_FIELDS order
-    row_to_run: Callable[[tuple[Any, ...]], Run]
-    row_to_artifact: Callable[[tuple[Any, ...], RunLayout | None], Artifact]
     has_all_tags: str  # r.tags holds every tag of the list parameter
     has_any_tag: str  # r.tags holds one of them
     # (key, wanted value) -> (clause, parameters): store.base.metadata_matches in SQL
@@ -81,11 +81,11 @@ def query_runs(d: SqlDialect, conn: Any, query: RunQuery) -> list[Run]:
     nested = {k: v for k, v in (query.metadata or {}).items() if metadata_kind(v) == "json"}
     if not nested:
         sql, params = build_run_query(d, query)
-        return [d.row_to_run(row) for row in conn.execute(sql, params).fetchall()]
+        return [row_to_run(row) for row in conn.execute(sql, params).fetchall()]
     # Nested metadata filters: SQL narrows by type, Python compares the values, and the
     # limit applies after that (rare filters, so the extra rows are cheap).
     sql, params = build_run_query(d, replace(query, limit=None, offset=0))
-    runs = [d.row_to_run(row) for row in conn.execute(sql, params).fetchall()]
+    runs = [row_to_run(row) for row in conn.execute(sql, params).fetchall()]
     runs = [r for r in runs if all(metadata_matches(r.meta.get(k), v) for k, v in nested.items())]
     return query.window(runs)
 
@@ -93,7 +93,7 @@ def query_runs(d: SqlDialect, conn: Any, query: RunQuery) -> list[Run]:
 def get_run(d: SqlDialect, conn: Any, run_id: str) -> Run | None:
     sql = f"SELECT {d.run_select} FROM runs r WHERE r.id = {d.mark}"
     row = conn.execute(sql, [run_id]).fetchone()
-    return d.row_to_run(row) if row else None
+    return row_to_run(row) if row else None
 
 
 def get_run_artifacts(
@@ -104,8 +104,8 @@ def get_run_artifacts(
         f"JOIN artifacts a ON a.id = l.artifact_id WHERE l.run_id = {d.mark} ORDER BY l.key",
         [run_id],
     ).fetchall()
-    inputs = [d.row_to_artifact(row[1:], layout) for row in rows if row[0] == "input"]
-    outputs = [d.row_to_artifact(row[1:], layout) for row in rows if row[0] == "output"]
+    inputs = [row_to_artifact(row[1:], layout) for row in rows if row[0] == "input"]
+    outputs = [row_to_artifact(row[1:], layout) for row in rows if row[0] == "output"]
     return inputs, outputs
 
 
@@ -117,7 +117,7 @@ def find_artifacts_by_uri(
         "ORDER BY a.created_at DESC NULLS LAST, a.id ASC",
         [uri],
     ).fetchall()
-    return [d.row_to_artifact(row, layout) for row in rows]
+    return [row_to_artifact(row, layout) for row in rows]
 
 
 def count_runs(conn: Any) -> int:
@@ -154,7 +154,7 @@ def query_artifacts(
         sql += " ORDER BY a.created_at DESC NULLS LAST, a.id DESC"
     if query.limit is not None:
         sql += f" LIMIT {int(query.limit)}"
-    return [d.row_to_artifact(row, layout) for row in conn.execute(sql, params).fetchall()]
+    return [row_to_artifact(row, layout) for row in conn.execute(sql, params).fetchall()]
 
 
 def query_links(
@@ -180,6 +180,6 @@ def query_links(
     c = d.collate
     sql += f" ORDER BY l.run_id{c}, l.direction, l.key{c}, a.id{c}"
     return [
-        ArtifactLink(row[0], row[1], row[2], d.row_to_artifact(row[3:], layout))
+        ArtifactLink(row[0], row[1], row[2], row_to_artifact(row[3:], layout))
         for row in conn.execute(sql, params).fetchall()
     ]

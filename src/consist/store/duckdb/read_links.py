@@ -27,13 +27,7 @@ from typing import Any
 from consist.fs.layout import RunLayout
 from consist.model.run import Run
 from consist.store import sql_reads
-from consist.store.duckdb.read import (
-    ARTIFACT_SELECT,
-    DIALECT,
-    RUN_SELECT,
-    _row_to_artifact,
-    row_to_run,
-)
+from consist.store.duckdb.read import ARTIFACT_SELECT, DIALECT, RUN_SELECT
 from consist.store.edges import key_sql
 from consist.store.links import (
     UNBOUNDED_DEPTH,
@@ -45,6 +39,7 @@ from consist.store.links import (
     RunResolver,
     walk_lineage,
 )
+from consist.store.sql_rows import row_to_artifact, row_to_run
 
 query_artifacts = partial(sql_reads.query_artifacts, DIALECT)
 query_links = partial(sql_reads.query_links, DIALECT)
@@ -172,7 +167,7 @@ def _upstream(
     artifacts = {
         artifact.id: artifact
         for artifact in (
-            _row_to_artifact(row, layout)
+            row_to_artifact(row, layout)
             for row in conn.execute(
                 f"SELECT {ARTIFACT_SELECT} FROM artifacts a WHERE a.id IN ({_marks(ids)})", ids
             ).fetchall()
@@ -222,7 +217,7 @@ def _walk_links(
     graph = LineageGraph(root=artifact_id, direction=direction)
     run_ids: set[str] = set()
     for row in rows:
-        artifact = _row_to_artifact(row[2:], layout)
+        artifact = row_to_artifact(row[2:], layout)
         graph.artifacts[artifact.id] = artifact
         graph.depths[artifact.id] = int(row[0])
         if row[1]:

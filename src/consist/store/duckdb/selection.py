@@ -15,9 +15,10 @@ from typing import Any
 
 from consist.fs.layout import RunLayout
 from consist.model.facet import ConfigKV
-from consist.store.duckdb.read import ARTIFACT_SELECT, _row_to_artifact
+from consist.store.duckdb.read import ARTIFACT_SELECT
 from consist.store.selection import ArtifactFilter, FacetRows, SelectedArtifact
 from consist.store.sql_facets import ARTIFACT_KV_TABLE, KV_TABLE
+from consist.store.sql_rows import row_to_artifact
 
 __all__ = ["ArtifactFilter", "SelectedArtifact", "facet_rows", "select_artifacts"]
 
@@ -68,7 +69,7 @@ def select_artifacts(
         params,
     ).fetchall()
     return [
-        SelectedArtifact(_row_to_artifact(row[3:], layout), row[0], row[1], row[2]) for row in rows
+        SelectedArtifact(row_to_artifact(row[3:], layout), row[0], row[1], row[2]) for row in rows
     ]
 
 

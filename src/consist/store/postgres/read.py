@@ -6,8 +6,7 @@ contract suite runs them against the memory store). Metadata is ``json`` text, s
 number's text says whether it was an int or a float: integers compare as exact
 ``numeric``, floats as ``float8``, and an int matches a float only when Python would
 say they are equal. Nested values (lists, dicts) are narrowed by JSON type in SQL and
-compared in Python, as in the DuckDB store. Timestamps come back as naive UTC
-datetimes and become the snapshots' ISO text (``+00:00``, no fraction at .000000).
+compared in Python, as in the DuckDB store. Rows are decoded by store/sql_rows.py.
 
 ``find_completed`` is the cache lookup of a signature this machine has not seen: one
 indexed query returning the run, its config and its artifacts together.
@@ -17,59 +16,27 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime
 from functools import partial
 from typing import Any
 
 from consist.fs.layout import RunLayout
-from consist.model.artifact import ARTIFACT_FIELDS, Artifact
-from consist.model.run import RUN_FIELDS, ConsistRecord, Run
+from consist.model.artifact import ARTIFACT_FIELDS
+from consist.model.run import RUN_FIELDS, ConsistRecord
 from consist.store import sql_reads
 from consist.store.base import metadata_kind
 from consist.store.postgres.facets import decode_payload, record_facets
 from consist.store.sql_reads import SqlDialect
-
-_TIMESTAMP_FIELDS = frozenset({"created_at", "started_at", "ended_at"})
-_JSON_FIELDS = frozenset({"meta", "cache_decision", "owner"})
+from consist.store.sql_rows import JSON_FIELDS, row_to_artifact, row_to_run
 
 
 def _select_list(fields: tuple[str, ...], alias: str) -> str:
     return ", ".join(
-        f'{alias}."{name}"::text' if name in _JSON_FIELDS else f'{alias}."{name}"'
-        for name in fields
+        f'{alias}."{name}"::text' if name in JSON_FIELDS else f'{alias}."{name}"' for name in fields
     )
 
 
 RUN_SELECT = _select_list(RUN_FIELDS, "r")
 ARTIFACT_SELECT = _select_list(ARTIFACT_FIELDS, "a")
-
-
-def _iso(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat() + "+00:00"
-    return value
-
-
-def _decode(data: dict[str, Any]) -> None:
-    for name in _TIMESTAMP_FIELDS & data.keys():
-        data[name] = _iso(data[name])
-
-
-def row_to_run(row: tuple[Any, ...]) -> Run:
-    data = dict(zip(RUN_FIELDS, row, strict=True))
-    _decode(data)
-    data["meta"] = json.loads(data["meta"]) if data["meta"] else {}
-    for name in ("cache_decision", "owner"):
-        data[name] = json.loads(data[name]) if data[name] else None
-    return Run.from_dict(data)
-
-
-def row_to_artifact(row: tuple[Any, ...], layout: RunLayout | None) -> Artifact:
-    data = dict(zip(ARTIFACT_FIELDS, row, strict=True))
-    _decode(data)
-    data["meta"] = json.loads(data["meta"]) if data["meta"] else {}
-    abs_path = layout.from_uri(data["uri"]) if layout else None
-    return Artifact.from_dict(data, abs_path=abs_path)
 
 
 _JSON_TYPE_OF_KIND = {"str": "string", "bool": "boolean", "number": "number", "null": "null"}
@@ -113,8 +80,6 @@ DIALECT = SqlDialect(
     mark="%s",
     run_select=RUN_SELECT,
     artifact_select=ARTIFACT_SELECT,
-    row_to_run=row_to_run,
-    row_to_artifact=row_to_artifact,
     has_all_tags="r.tags @> %s::text[]",
     has_any_tag="r.tags && %s::text[]",
     metadata_clause=_metadata_clause,
