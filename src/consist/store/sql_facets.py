@@ -1,5 +1,10 @@
-"""The facet SELECTs both SQL stores share (store/facets.py's SQL twins), written once
-for a ``SqlDialect`` (store/sql_reads.py says what a dialect spells).
+"""The facet tables and SELECTs both SQL stores share (store/facets.py's SQL twins),
+written once for a ``SqlDialect`` (store/sql_reads.py says what a dialect spells).
+
+The tables' names and columns are a contract (users query them by name): the column
+lists are spelled in DuckDB's type names, which store/postgres/schema.py maps one to
+one, so each store's DDL (store/duckdb/facets.py, store/postgres/facets.py) is built
+from the same lists and the two cannot drift.
 
 Every filter value is a bound parameter; prefixes use ``starts_with`` (no LIKE), so
 ``%`` and ``_`` are literal. JSON columns come back as text (``::text``, which both
@@ -10,6 +15,7 @@ DuckDB and PostgreSQL read) and are decoded here; a payload goes through the dia
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from consist.model.facet import ConfigFacet, ConfigKV
@@ -21,6 +27,31 @@ from consist.store.sql_rows import row_to_run
 # The tables users query by name (tracker.run_query): a contract.
 KV_TABLE = "global_tables.run_config_kv"
 ARTIFACT_KV_TABLE = "global_tables.artifact_kv"
+
+FACET_COLUMNS: dict[str, str] = {
+    "id": "VARCHAR",
+    "namespace": "VARCHAR",
+    "schema_name": "VARCHAR",
+    "schema_version": "JSON",
+    "facet_index": "BOOLEAN",
+    "payload": "JSON",
+}
+
+
+KV_COLUMNS: dict[str, str] = {
+    "run_id": "VARCHAR",
+    "facet_id": "VARCHAR",
+    "namespace": "VARCHAR",
+    "key": "VARCHAR",
+    "value_type": "VARCHAR",
+    "value_str": "VARCHAR",
+    "value_num": "DOUBLE",
+    "value_bool": "BOOLEAN",
+    "value_json": "JSON",
+}
+
+
+ARTIFACT_KV_COLUMNS: dict[str, str] = {"artifact_id": "VARCHAR", **KV_COLUMNS}
 
 _KV_SELECT = (
     "run_id, facet_id, namespace, key, value_type, value_str, value_num, value_bool, "
@@ -101,3 +132,39 @@ def query_facets(d: SqlDialect, conn: Any, query: FacetQuery) -> list[ConfigFace
         )
         for row in conn.execute(sql, params).fetchall()
     ]
+
+
+def record_facets_sql(version: str, payload: str, param: str) -> str:
+    # One statement: the run's indexed facet (linked by its value rows), then its artifacts'.
+    columns = f"f.id, f.namespace, f.schema_name, {version}, f.facet_index, {payload}"
+    return (
+        f"SELECT NULL, {columns} FROM config_facets f WHERE f.id IN "
+        f"(SELECT facet_id FROM {KV_TABLE} WHERE run_id = {param}) "
+        f"UNION ALL SELECT a.artifact_id, {columns} FROM (SELECT DISTINCT artifact_id, "
+        f"facet_id FROM {ARTIFACT_KV_TABLE} WHERE run_id = {param}) a "
+        "JOIN config_facets f ON f.id = a.facet_id ORDER BY 1 NULLS FIRST, 2"
+    )
+
+
+RecordFacets = tuple[ConfigFacet | None, dict[str, ConfigFacet]]
+
+
+def facets_of_rows(rows: Iterable[tuple[Any, ...]], decode: Callable[[str], Any]) -> RecordFacets:
+    """(run facet, artifact facets by id) from ``record_facets_sql`` rows. A run has
+    one config facet; should rows of several link to it, the first by id is kept."""
+    run_facet: ConfigFacet | None = None
+    by_artifact: dict[str, ConfigFacet] = {}
+    for row in rows:
+        facet = ConfigFacet(
+            id=row[1],
+            namespace=row[2],
+            schema_name=row[3],
+            schema_version=json.loads(row[4]) if row[4] is not None else None,
+            index=bool(row[5]),
+            payload=decode(row[6]),
+        )
+        if row[0] is None:
+            run_facet = run_facet or facet
+        else:
+            by_artifact.setdefault(row[0], facet)
+    return run_facet, by_artifact

@@ -1,4 +1,5 @@
-"""Config facets in the DuckDB store: tables and writes (the reads are store/sql_facets.py).
+"""Config facets in the DuckDB store: DDL and writes (the column lists and the reads,
+shared with the PostgreSQL store, are store/sql_facets.py).
 
 Tables (schema version 5):
 
@@ -24,37 +25,22 @@ from typing import Any
 from consist.model.facet import ConfigFacet, ConfigKV
 from consist.model.run import ConsistRecord
 from consist.store.facets import facet_rows
-from consist.store.sql_facets import ARTIFACT_KV_TABLE, KV_TABLE
-
-FACET_COLUMNS: dict[str, str] = {
-    "id": "VARCHAR",
-    "namespace": "VARCHAR",
-    "schema_name": "VARCHAR",
-    "schema_version": "JSON",
-    "facet_index": "BOOLEAN",
-    "payload": "JSON",
-}
-
-
-KV_COLUMNS: dict[str, str] = {
-    "run_id": "VARCHAR",
-    "facet_id": "VARCHAR",
-    "namespace": "VARCHAR",
-    "key": "VARCHAR",
-    "value_type": "VARCHAR",
-    "value_str": "VARCHAR",
-    "value_num": "DOUBLE",
-    "value_bool": "BOOLEAN",
-    "value_json": "JSON",
-}
+from consist.store.sql_facets import (
+    ARTIFACT_KV_COLUMNS,
+    ARTIFACT_KV_TABLE,
+    FACET_COLUMNS,
+    KV_COLUMNS,
+    KV_TABLE,
+    RecordFacets,
+    facets_of_rows,
+    record_facets_sql,
+)
 
 
 def _create(name: str, columns: dict[str, str], primary_key: str) -> str:
     body = ", ".join(f'"{column}" {kind}' for column, kind in columns.items())
     return f"CREATE TABLE IF NOT EXISTS {name} ({body}, PRIMARY KEY ({primary_key}))"
 
-
-ARTIFACT_KV_COLUMNS: dict[str, str] = {"artifact_id": "VARCHAR", **KV_COLUMNS}
 
 FACET_DDL = (
     "CREATE SCHEMA IF NOT EXISTS global_tables",
@@ -103,44 +89,9 @@ def _kv_row(kv: ConfigKV) -> dict[str, Any]:
     return row
 
 
-def record_facets_sql(version: str, payload: str, param: str) -> str:
-    # One statement: the run's indexed facet (linked by its value rows), then its artifacts'.
-    columns = f"f.id, f.namespace, f.schema_name, {version}, f.facet_index, {payload}"
-    return (
-        f"SELECT NULL, {columns} FROM config_facets f WHERE f.id IN "
-        f"(SELECT facet_id FROM {KV_TABLE} WHERE run_id = {param}) "
-        f"UNION ALL SELECT a.artifact_id, {columns} FROM (SELECT DISTINCT artifact_id, "
-        f"facet_id FROM {ARTIFACT_KV_TABLE} WHERE run_id = {param}) a "
-        "JOIN config_facets f ON f.id = a.facet_id ORDER BY 1 NULLS FIRST, 2"
-    )
-
-
 _RECORD_FACETS = record_facets_sql(
     "CAST(f.schema_version AS VARCHAR)", "CAST(f.payload AS VARCHAR)", "$1"
 )
-
-RecordFacets = tuple[ConfigFacet | None, dict[str, ConfigFacet]]
-
-
-def facets_of_rows(rows: Iterable[tuple[Any, ...]], decode: Callable[[str], Any]) -> RecordFacets:
-    """(run facet, artifact facets by id) from ``record_facets_sql`` rows. A run has
-    one config facet; should rows of several link to it, the first by id is kept."""
-    run_facet: ConfigFacet | None = None
-    by_artifact: dict[str, ConfigFacet] = {}
-    for row in rows:
-        facet = ConfigFacet(
-            id=row[1],
-            namespace=row[2],
-            schema_name=row[3],
-            schema_version=json.loads(row[4]) if row[4] is not None else None,
-            index=bool(row[5]),
-            payload=decode(row[6]),
-        )
-        if row[0] is None:
-            run_facet = run_facet or facet
-        else:
-            by_artifact.setdefault(row[0], facet)
-    return run_facet, by_artifact
 
 
 def record_facets(conn: Any, run_id: str) -> RecordFacets:

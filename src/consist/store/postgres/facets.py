@@ -1,10 +1,10 @@
 """Config facets and lineage edges in the PostgreSQL store: tables, writes, and the SQL
 twins of store/facets.py.
 
-The tables are the DuckDB store's (store/duckdb/facets.py, schema versions 5 and 6),
-column for column, so the guide's SQL runs unchanged on either store, e.g.
-``SELECT run_id, value_num FROM global_tables.run_config_kv WHERE key = :metric
-ORDER BY value_num DESC LIMIT :k``:
+The tables are the DuckDB store's (schema versions 5 and 6), column for column, built
+from the lists both stores share (store/sql_facets.py), so the guide's SQL runs
+unchanged on either store, e.g. ``SELECT run_id, value_num FROM
+global_tables.run_config_kv WHERE key = :metric ORDER BY value_num DESC LIMIT :k``:
 
 * ``config_facets``: one row per distinct facet (content-addressed id);
 * ``global_tables.run_config_kv`` / ``global_tables.artifact_kv``: one row per
@@ -32,17 +32,18 @@ from typing import Any, Protocol
 
 from consist.model.facet import ConfigFacet, ConfigKV
 from consist.model.run import ConsistRecord
-from consist.store.duckdb.facets import (
+from consist.store.edges import EDGE_COLUMNS, backfill_keys_sql, edge_rows, key_sql
+from consist.store.facets import facet_rows
+from consist.store.sql_facets import (
     ARTIFACT_KV_COLUMNS,
+    ARTIFACT_KV_TABLE,
     FACET_COLUMNS,
     KV_COLUMNS,
+    KV_TABLE,
     RecordFacets,
     facets_of_rows,
     record_facets_sql,
 )
-from consist.store.edges import EDGE_COLUMNS, backfill_keys_sql, edge_rows, key_sql
-from consist.store.facets import facet_rows
-from consist.store.sql_facets import ARTIFACT_KV_TABLE, KV_TABLE
 
 
 class Statements(Protocol):
