@@ -22,7 +22,7 @@ from consist.fs.layout import RunLayout
 from consist.identity.signature import SIGNATURE_VERSION, RunIdentity, compute_signature
 from consist.model.artifact import ARTIFACT_FIELDS
 from consist.model.run import RUN_FIELDS, SNAPSHOT_SCHEMA_VERSION
-from consist.store.duckdb import schema
+from consist.store import sql_tables as schema
 from consist.store.duckdb.store import DuckDBStore
 
 # --- signatures -----------------------------------------------------------------------
@@ -334,7 +334,7 @@ GOLDEN_TABLES = {
 
 
 def test_schema_version_is_pinned() -> None:
-    # Bumped only together with a step in store/duckdb/migrate.py.
+    # Bumped only together with a step in store/duckdb/migrate.py (store/sql_tables.py).
     assert schema.SCHEMA_VERSION == 7
 
 

@@ -18,6 +18,7 @@ from consist.store.base import RunQuery
 from consist.store.duckdb import migrate, schema
 from consist.store.duckdb.store import DuckDBStore
 from consist.store.edges import walk_key
+from consist.store.sql_tables import SCHEMA_VERSION
 
 # Schema version 1, exactly as Consist 0.x created it (pinned: never edit).
 V1_DDL = (
@@ -96,7 +97,7 @@ def test_the_pinned_v1_ddl_plus_the_steps_is_the_current_schema(tmp_path: Path) 
     # Same tables, same column names and types (the order of added columns may differ).
     assert columns(old) == columns(new)
     assert columns(new)["runs"] == schema.RUN_COLUMNS
-    assert versions(new) == [schema.SCHEMA_VERSION]
+    assert versions(new) == [SCHEMA_VERSION]
 
 
 @pytest.mark.parametrize("opener", ["write", "read-from-writer"])
@@ -153,7 +154,7 @@ def test_a_newer_database_is_refused_naming_both_versions(tmp_path: Path) -> Non
         with pytest.raises(StoreError, match="schema version 99.*up to 7") as info:
             db.count_runs()
         assert info.value.context["found_version"] == 99
-        assert info.value.context["supported_version"] == schema.SCHEMA_VERSION
+        assert info.value.context["supported_version"] == SCHEMA_VERSION
     with pytest.raises(StoreError, match="schema version 99"):
         store(path).record_runs([])
     assert versions(path) == [7, 99]

@@ -48,7 +48,7 @@ from consist.store.base import StoreBusy, StoreCorrupt
 from consist.store.duckdb.gate import GateHold, acquire_gate, gate_path
 from consist.store.duckdb.migrate import ensure_schema, read_version, refuse_newer
 from consist.store.duckdb.recover import corrupt_error, is_corruption, set_aside_file
-from consist.store.duckdb.schema import SCHEMA_VERSION
+from consist.store.sql_tables import SCHEMA_VERSION
 
 T = TypeVar("T")
 

@@ -29,8 +29,8 @@ from consist.store.duckdb.schema import (
     GENERATION_DDL,
     PRODUCER_EDGE_BACKFILL,
     PRODUCER_EDGE_DDL_V6,
-    SCHEMA_VERSION,
 )
+from consist.store.sql_tables import SCHEMA_VERSION
 
 #: version -> statements that upgrade a database from version - 1. Append only.
 STEPS: dict[int, tuple[str, ...]] = {

@@ -1,8 +1,8 @@
 """DDL of the DuckDB metadata store at the current schema version.
 
 A new database is created from this DDL; an older one is upgraded by the ordered
-steps in migrate.py, which also owns the version check. Bump SCHEMA_VERSION only
-together with a new step there (and the golden DDL test).
+steps in migrate.py, which also owns the version check. The column lists and
+SCHEMA_VERSION are shared with the PostgreSQL store (store/sql_tables.py).
 
 Timestamps are stored as TIMESTAMP in UTC (TIMESTAMPTZ would make DuckDB import pytz
 on read). ``meta`` and ``config`` are JSON so they can be queried with ``->>``.
@@ -14,60 +14,7 @@ from __future__ import annotations
 
 from consist.store.duckdb.facets import FACET_DDL
 from consist.store.edges import EDGE_COLUMNS, backfill_keys_sql
-
-SCHEMA_VERSION = 7
-
-RUN_COLUMNS: dict[str, str] = {
-    "id": "VARCHAR",
-    "name": "VARCHAR",
-    "model_name": "VARCHAR",
-    "description": "VARCHAR",
-    "status": "VARCHAR",
-    "parent_run_id": "VARCHAR",
-    "year": "INTEGER",
-    "iteration": "INTEGER",
-    "stage": "VARCHAR",
-    "phase": "VARCHAR",
-    "tags": "VARCHAR[]",
-    "signature": "VARCHAR",
-    "config_hash": "VARCHAR",
-    "input_hash": "VARCHAR",
-    "git_hash": "VARCHAR",
-    "code_identity_mode": "VARCHAR",
-    "cache_hit": "BOOLEAN",
-    "reused_run_id": "VARCHAR",
-    "error": "VARCHAR",
-    "artifact_dir": "VARCHAR",
-    "created_at": "TIMESTAMP",
-    "started_at": "TIMESTAMP",
-    "ended_at": "TIMESTAMP",
-    "duration_seconds": "DOUBLE",
-    "meta": "JSON",
-    "cache_decision": "JSON",  # schema version 2
-    "owner": "JSON",  # schema version 3
-    "config": "JSON",
-}
-
-ARTIFACT_COLUMNS: dict[str, str] = {
-    "id": "VARCHAR",
-    "key": "VARCHAR",
-    "uri": "VARCHAR",
-    "driver": "VARCHAR",
-    "hash": "VARCHAR",
-    "size": "BIGINT",
-    "run_id": "VARCHAR",
-    "producer_signature": "VARCHAR",
-    "created_at": "TIMESTAMP",
-    "meta": "JSON",
-}
-
-LINK_COLUMNS: dict[str, str] = {
-    "run_id": "VARCHAR",
-    "artifact_id": "VARCHAR",
-    "direction": "VARCHAR",
-    "key": "VARCHAR",
-}
-
+from consist.store.sql_tables import ARTIFACT_COLUMNS, LINK_COLUMNS, RUN_COLUMNS
 
 # Snapshot generations (run_dir marker ids) the database was built from (schema
 # version 4); see persist/heal.py for how they decide a rebuild.

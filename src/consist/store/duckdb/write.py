@@ -28,8 +28,8 @@ from consist.fs.atomic import write_bytes_atomic
 from consist.model import codec
 from consist.model.run import ConsistRecord
 from consist.store.duckdb.facets import upsert_facets
-from consist.store.duckdb.schema import ARTIFACT_COLUMNS, LINK_COLUMNS, RUN_COLUMNS
 from consist.store.edges import EDGE_COLUMNS, edge_rows
+from consist.store.sql_tables import ARTIFACT_COLUMNS, LINK_COLUMNS, RUN_COLUMNS
 
 
 def upsert_records(

@@ -1,7 +1,8 @@
 """DDL of the PostgreSQL store: the DuckDB store's tables, column for column.
 
-The column lists come from store/duckdb/schema.py, so the two stores cannot drift:
-users query ``runs``, ``artifacts``, ``run_artifacts`` with the same SQL on either.
+The column lists come from store/sql_tables.py, shared with DuckDB, so the two stores
+cannot drift: users query ``runs``, ``artifacts``, ``run_artifacts`` with the same SQL
+on either.
 Types map one to one; text columns use the "C" collation, so ``ORDER BY id`` sorts like
 Python and DuckDB, whatever the server's locale. ``meta`` / ``config`` are ``json``
 (not ``jsonb``): the text is kept as written, so a stored ``1.0`` stays a float and the
@@ -20,18 +21,18 @@ from its links; their walk keys, version 7, filled; store/postgres/facets.py).
 
 from __future__ import annotations
 
-from consist.store.duckdb.schema import (
-    ARTIFACT_COLUMNS,
-    LINK_COLUMNS,
-    RUN_COLUMNS,
-    SCHEMA_VERSION,
-)
 from consist.store.postgres.facets import (
     EDGE_BACKFILL,
     EDGE_KEY_BACKFILL,
     EDGE_KEY_COLUMNS,
     FACET_INDEXES,
     FACET_TABLES,
+)
+from consist.store.sql_tables import (
+    ARTIFACT_COLUMNS,
+    LINK_COLUMNS,
+    RUN_COLUMNS,
+    SCHEMA_VERSION,
 )
 
 _TYPES = {

@@ -30,8 +30,8 @@ from typing import Any
 
 from consist._libs.psycopg import psycopg
 from consist.model.run import ConsistRecord
-from consist.store.duckdb.schema import ARTIFACT_COLUMNS, LINK_COLUMNS, RUN_COLUMNS
 from consist.store.postgres.facets import upsert_facets_and_edges
+from consist.store.sql_tables import ARTIFACT_COLUMNS, LINK_COLUMNS, RUN_COLUMNS
 
 RejectRecord = Callable[[ConsistRecord, str], None]
 
