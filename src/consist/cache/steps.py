@@ -51,8 +51,8 @@ class StepIndex:
         # Exact (model, name, year, iteration) entries, and the latest of each step.
         self._exact: dict[tuple[str, str, int | None, int | None], ConsistRecord] = {}
         self._latest: dict[StepKey, ConsistRecord] = {}
-        # Entry path -> snapshot it should link to, not yet written (see flush).
-        # (model, name, year, iteration) -> snapshot path; the entry's path is made at flush
+        # (model, name, year, iteration) -> the snapshot its entry should link to, not yet
+        # written; the entry's path is joined at flush.
         self._unwritten: dict[tuple[str, str, int | None, int | None], str] = {}
 
     def _dir(self, step: StepKey) -> str:
