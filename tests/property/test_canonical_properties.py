@@ -6,9 +6,10 @@ import json
 import random
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from consist.identity import canonical
 from consist.identity.canonical import (
     canonical_json,
     canonicalize,
@@ -156,3 +157,45 @@ def test_signature_is_blake3_of_the_standard_json_text(
 def test_signature_of_ascii_models_is_the_standard_json_text(model: str) -> None:
     # Quotes, backslashes, control characters and DEL: where encoders could differ.
     _check_signature_text(model, ("a" * 64, "b" * 64, "c" * 64), (2030, None, 1, None))
+
+
+# -- the orjson path for flat printable-ASCII configs (identity/canonical.py) ----------
+
+printable = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=8)
+flat_values = st.one_of(
+    printable, st.integers(min_value=-(2**63), max_value=2**64 - 1), st.booleans(), st.none()
+)
+
+
+def _reference(canon: Any) -> bytes:
+    return canonical._ENCODER.encode(canon).encode("utf-8", "surrogatepass")
+
+
+@given(st.dictionaries(printable, flat_values, max_size=8))
+def test_flat_printable_configs_are_written_by_orjson_with_the_same_bytes(
+    config: dict[str, Any],
+) -> None:
+    assert canonical._flat_printable(config)
+    assert canonical_json(config) == _reference(config)
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=6),
+        st.one_of(
+            st.text(max_size=8),
+            st.integers(),
+            st.floats(),
+            st.floats(min_value=1e-300, max_value=1e-4),  # exponent forms differ here
+            st.booleans(),
+            st.none(),
+        ),
+        max_size=6,
+    )
+)
+@example({"a": 1e-05})  # orjson: 0.00001
+@example({"a": 2**64})  # beyond orjson's integers
+@example({"a": "\x7f", "b\n": "é"})  # DEL, a control character, non-ASCII
+def test_every_flat_config_has_the_reference_bytes(config: dict[str, Any]) -> None:
+    # Any text, big integers and floats: the fast path must decline what it cannot match.
+    assert canonical_json(config) == _reference(canonicalize(config))

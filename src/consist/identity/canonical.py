@@ -45,7 +45,12 @@ Known, accepted collisions: a user dict that looks exactly like a tag
 
 The canonical JSON is compact (``","`` / ``":"``), key-sorted, not
 ASCII-escaped, UTF-8 encoded; lone surrogates (undecodable file names) are
-kept with ``surrogatepass`` so hashing never fails on them.
+kept with ``surrogatepass`` so hashing never fails on them. The bytes are the
+standard library encoder's; a flat config of printable-ASCII keys and values that
+are printable-ASCII strings, 64-bit integers, booleans or None (a sweep's usual
+config) is written by orjson instead, whose bytes are then the same (a property
+test holds the two together; floats are excluded, since their exponent forms
+differ: ``1e-05`` against ``1e-5``).
 """
 
 from __future__ import annotations
@@ -62,6 +67,7 @@ from pathlib import PurePath
 from typing import Any, TypeVar
 
 import blake3
+import orjson
 
 from consist.errors import ConfigError
 from consist.model.limits import check_size
@@ -213,7 +219,35 @@ def _existing_rule(cls: type) -> str | None:
 
 def canonical_json(value: object) -> bytes:
     """Compact, key-sorted UTF-8 JSON of ``canonicalize(value)``."""
-    return _ENCODER.encode(canonicalize(value)).encode("utf-8", "surrogatepass")
+    return _canonical_bytes(canonicalize(value))
+
+
+def _canonical_bytes(canon: object) -> bytes:
+    """The canonical JSON of a canonical value (see the module rules)."""
+    if type(canon) is dict and _flat_printable(canon):
+        return orjson.dumps(canon, option=orjson.OPT_SORT_KEYS)
+    return _ENCODER.encode(canon).encode("utf-8", "surrogatepass")
+
+
+_INT64_MIN, _UINT64_END = -(2**63), 2**64  # the integers orjson writes
+
+
+def _flat_printable(canon: dict[str, object]) -> bool:
+    """Whether orjson writes ``canon`` byte for byte as the standard encoder does:
+    printable-ASCII keys, and values that are printable-ASCII strings (only '"' and
+    backslash are escaped, alike), 64-bit integers, booleans or None."""
+    for key, value in canon.items():
+        if not (key.isascii() and key.isprintable()):
+            return False
+        if type(value) is str:
+            if not (value.isascii() and value.isprintable()):
+                return False
+        elif type(value) is int:
+            if not _INT64_MIN <= value < _UINT64_END:
+                return False
+        elif type(value) is not bool and value is not None:
+            return False
+    return True
 
 
 def digest_bytes(data: bytes) -> str:
@@ -224,7 +258,7 @@ def digest_bytes(data: bytes) -> str:
 def compute_config_digest(config: object) -> tuple[object, str]:
     """Return ``(canonical form, digest of its canonical JSON)``; ``None`` counts as ``{}``."""
     canon = {} if config is None else canonicalize(config)
-    data = _ENCODER.encode(canon).encode("utf-8", "surrogatepass")
+    data = _canonical_bytes(canon)
     check_size(len(data), MAX_CONFIG_BYTES, "config", "CONSIST_MAX_CONFIG_BYTES")
     return canon, digest_bytes(data)
 
