@@ -22,7 +22,7 @@ from consist.fs.layout import RunLayout
 from consist.identity.signature import SIGNATURE_VERSION, RunIdentity, compute_signature
 from consist.model.artifact import ARTIFACT_FIELDS
 from consist.model.run import RUN_FIELDS, SNAPSHOT_SCHEMA_VERSION
-from consist.store import sql_tables as schema
+from consist.store import sql_tables
 from consist.store.duckdb.store import DuckDBStore
 
 # --- signatures -----------------------------------------------------------------------
@@ -335,16 +335,16 @@ GOLDEN_TABLES = {
 
 def test_schema_version_is_pinned() -> None:
     # Bumped only together with a step in store/duckdb/migrate.py (store/sql_tables.py).
-    assert schema.SCHEMA_VERSION == 7
+    assert sql_tables.SCHEMA_VERSION == 7
 
 
 def test_ddl_column_dicts_are_pinned() -> None:
-    assert list(schema.RUN_COLUMNS.items()) == GOLDEN_TABLES["runs"]
-    assert list(schema.ARTIFACT_COLUMNS.items()) == GOLDEN_TABLES["artifacts"]
-    assert list(schema.LINK_COLUMNS.items()) == GOLDEN_TABLES["run_artifacts"]
+    assert list(sql_tables.RUN_COLUMNS.items()) == GOLDEN_TABLES["runs"]
+    assert list(sql_tables.ARTIFACT_COLUMNS.items()) == GOLDEN_TABLES["artifacts"]
+    assert list(sql_tables.LINK_COLUMNS.items()) == GOLDEN_TABLES["run_artifacts"]
     # Every persisted model field has a column (runs add the config JSON).
-    assert list(schema.RUN_COLUMNS) == [*GOLDEN_RUN_FIELDS, "config"]
-    assert list(schema.ARTIFACT_COLUMNS) == GOLDEN_ARTIFACT_FIELDS
+    assert list(sql_tables.RUN_COLUMNS) == [*GOLDEN_RUN_FIELDS, "config"]
+    assert list(sql_tables.ARTIFACT_COLUMNS) == GOLDEN_ARTIFACT_FIELDS
 
 
 def test_created_database_has_the_pinned_tables(tmp_path: Path) -> None:
