@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 RUN_KEYWORDS = frozenset(RunKwargs.__annotations__)
 TRACE_KEYWORDS = frozenset(TraceKwargs.__annotations__)
 _STEP_KEYWORDS = tuple(StepKwargs.__annotations__)
+_STEP_KEYWORD_SET = frozenset(_STEP_KEYWORDS)
 
 
 _DEFAULT_CACHE = CacheSpec()
@@ -213,7 +214,10 @@ def _build(
     meta: Mapping[str, Any] | None = None,
     container: Any = None,
 ) -> RunRequest:
-    step = dict(zip(_STEP_KEYWORDS, map(call.get, _STEP_KEYWORDS), strict=True))
+    if call.keys() >= _STEP_KEYWORD_SET:
+        step = call  # run()'s locals hold every step keyword: read in place, not copied
+    else:
+        step = dict(zip(_STEP_KEYWORDS, map(call.get, _STEP_KEYWORDS), strict=True))
     if step["input_keys"] is not None or step["optional_input_keys"] is not None:
         from consist.request.input_keys import refuse_outside_scenario
 
