@@ -22,6 +22,14 @@ A reader may keep the gate (shared) and its connection between queries while idl
 (``GateHold.writer_waiting``, one non-blocking flock), so the turnstile still puts
 writers first. A writer that must not block waits ``NON_BLOCKING_GRACE_SECONDS`` for
 such readers before it gives up for now.
+
+Writers first, but a reader is not starved. Several processes syncing back to back can
+keep the turnstile taken without a gap a polling reader would find. So a reader that
+found it taken for ``READER_PATIENCE_SECONDS`` takes a third lock,
+``<db_path>.gate.first``, exclusively; every writer passes through that lock (shared)
+before the turnstile. New writers then wait, the reader passes the turnstile once the
+writers already in line are done, takes the gate shared, and lets the lock go. It
+waits for the writers that were in line, not for every writer that comes after.
 """
 
 from __future__ import annotations
@@ -39,6 +47,8 @@ from consist.store.base import StoreBusy
 #: How long a writer that must not block (the opportunistic background sync) waits for
 #: readers to let go of the gate once it holds the turnstile, before it tries later.
 NON_BLOCKING_GRACE_SECONDS = 0.1
+#: How long a reader waits for the turnstile before it stops new writers (see above).
+READER_PATIENCE_SECONDS = 0.25
 
 
 def gate_path(db_path: str) -> str:
@@ -85,6 +95,7 @@ def acquire_gate(
     turn = path + ".turn"
     try:
         if exclusive:
+            _pass_first(path + ".first", db_path, blocking, timeout)
             turn_fd = os.open(turn, os.O_RDWR | os.O_CREAT, 0o644)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         else:
@@ -108,13 +119,52 @@ def acquire_gate(
                 # Not blocking still gives such idle readers a moment to notice.
                 _lock(fd, fcntl.LOCK_EX, db_path, True, NON_BLOCKING_GRACE_SECONDS, busy=True)
         else:
-            _lock(turn_fd, fcntl.LOCK_SH, db_path, blocking, timeout)  # pass through
-            fcntl.flock(turn_fd, fcntl.LOCK_UN)
-            _lock(fd, fcntl.LOCK_SH, db_path, blocking, timeout)
+            _pass_turnstile(turn_fd, fd, db_path, blocking, timeout)
     except BaseException:
         hold.release()
         raise
     return hold
+
+
+def _pass_first(first: str, db_path: str, blocking: bool, timeout: float) -> None:
+    """A writer's pass through ``.gate.first``: it waits while a starved reader holds it."""
+    fd = os.open(first, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        _lock(fd, fcntl.LOCK_SH, db_path, blocking, timeout)
+    finally:
+        os.close(fd)  # releases the pass
+
+
+def _pass_turnstile(turn_fd: int, fd: int, db_path: str, blocking: bool, timeout: float) -> None:
+    """A reader's way to the shared gate: through the turnstile between writers, or,
+    after READER_PATIENCE_SECONDS of writers, ahead of the writers still to come."""
+    patience = min(READER_PATIENCE_SECONDS, timeout)
+    try:
+        _lock(turn_fd, fcntl.LOCK_SH, db_path, blocking, patience, busy=True)
+    except StoreBusy:
+        if not blocking:
+            raise
+        _ahead_of_writers(turn_fd, fd, db_path, max(timeout - patience, 0.0))
+        return
+    fcntl.flock(turn_fd, fcntl.LOCK_UN)  # passed through
+    _lock(fd, fcntl.LOCK_SH, db_path, blocking, timeout)
+
+
+def _ahead_of_writers(turn_fd: int, fd: int, db_path: str, timeout: float) -> None:
+    try:
+        first = os.open(gate_path(db_path) + ".first", os.O_RDONLY)
+    except FileNotFoundError:  # a store whose writers predate the lock: wait as before
+        _lock(turn_fd, fcntl.LOCK_SH, db_path, True, timeout)
+        fcntl.flock(turn_fd, fcntl.LOCK_UN)
+        _lock(fd, fcntl.LOCK_SH, db_path, True, timeout)
+        return
+    try:
+        _lock(first, fcntl.LOCK_EX, db_path, True, timeout)  # new writers wait here now
+        _lock(turn_fd, fcntl.LOCK_SH, db_path, True, timeout)  # the writers in line pass
+        fcntl.flock(turn_fd, fcntl.LOCK_UN)
+        _lock(fd, fcntl.LOCK_SH, db_path, True, timeout)
+    finally:
+        os.close(first)  # lets the new writers on
 
 
 @contextmanager
