@@ -24,6 +24,7 @@ WRITER = textwrap.dedent(
     """
     import json
     import sys
+    import time
 
     import consist
     from consist import Tracker
@@ -31,6 +32,10 @@ WRITER = textwrap.dedent(
 
 
     def step(config):
+        # A step takes a moment, as a model does: the sweep then lasts long enough
+        # (~1 s) for the reader to see the store grow in steps. Bare steps finish the
+        # whole sweep in a few syncs' time.
+        time.sleep(0.01)
         out = consist.output_path("result", ext="json")
         out.write_text(json.dumps(config))
         return out
