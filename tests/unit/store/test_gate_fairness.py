@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from consist.errors import StoreError
 from consist.store.base import StoreBusy
 from consist.store.duckdb import gate
 from consist.store.duckdb.gate import acquire_gate
@@ -60,14 +59,43 @@ def test_a_reader_gets_in_while_writers_keep_coming(tmp_path: Path) -> None:
     assert _reader_gets_in_while_writers_go_on(db, timeout=30)
 
 
-def test_without_the_first_lock_such_a_reader_starves(
+def test_a_reader_kept_out_past_its_patience_stops_new_writers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # What the lock is for: a reader that only polls the turnstile does not get in.
-    monkeypatch.setattr(gate, "READER_PATIENCE_SECONDS", 60.0)
+    monkeypatch.setattr(gate, "READER_PATIENCE_SECONDS", 0.05)
     db = _used_by_a_writer(tmp_path)
-    with pytest.raises((StoreError, StoreBusy)):
-        _reader_gets_in_while_writers_go_on(db, timeout=2)
+    first = gate.gate_path(db) + ".first"
+    turn = os.open(gate.gate_path(db) + ".turn", os.O_RDONLY)
+    fcntl.flock(turn, fcntl.LOCK_EX)  # writers in line, for as long as the test says
+    got: list[object] = []
+    reader = threading.Thread(
+        target=lambda: got.append(acquire_gate(db, exclusive=False, blocking=True, timeout=30))
+    )
+    reader.start()
+    try:
+        probe = os.open(first, os.O_RDONLY)
+        try:
+            for _ in range(2000):  # until the reader's patience is over
+                try:
+                    fcntl.flock(probe, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    fcntl.flock(probe, fcntl.LOCK_UN)
+                except BlockingIOError:
+                    break  # the reader holds it: a new writer would wait here
+                time.sleep(0.005)
+            else:
+                pytest.fail("the waiting reader never took .gate.first")
+            assert not got  # still behind the writers in line
+        finally:
+            os.close(probe)
+    finally:
+        os.close(turn)  # the writers in line are done
+        reader.join(timeout=30)
+    hold = got[0]
+    assert isinstance(hold, gate.GateHold) and not hold.exclusive
+    hold.release()
+    after = acquire_gate(db, exclusive=True, blocking=False, timeout=5)  # .first is free
+    assert after is not None
+    after.release()
 
 
 def test_a_writer_that_must_not_block_gives_way_to_a_starved_reader(tmp_path: Path) -> None:
