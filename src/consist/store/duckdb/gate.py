@@ -139,32 +139,36 @@ def _pass_turnstile(turn_fd: int, fd: int, db_path: str, blocking: bool, timeout
     """A reader's way to the shared gate: through the turnstile between writers, or,
     after READER_PATIENCE_SECONDS of writers, ahead of the writers still to come."""
     patience = min(READER_PATIENCE_SECONDS, timeout)
+    first: int | None = None
     try:
         _lock(turn_fd, fcntl.LOCK_SH, db_path, blocking, patience, busy=True)
     except StoreBusy:
         if not blocking:
             raise
-        _ahead_of_writers(turn_fd, fd, db_path, max(timeout - patience, 0.0))
-        return
-    fcntl.flock(turn_fd, fcntl.LOCK_UN)  # passed through
-    _lock(fd, fcntl.LOCK_SH, db_path, blocking, timeout)
+        timeout = max(timeout - patience, 0.0)
+        first = _stop_new_writers(db_path, timeout)
+        _lock(turn_fd, fcntl.LOCK_SH, db_path, True, timeout)  # the writers in line pass
+    try:
+        fcntl.flock(turn_fd, fcntl.LOCK_UN)  # passed through
+        _lock(fd, fcntl.LOCK_SH, db_path, blocking, timeout)
+    finally:
+        if first is not None:
+            os.close(first)  # lets the new writers on
 
 
-def _ahead_of_writers(turn_fd: int, fd: int, db_path: str, timeout: float) -> None:
+def _stop_new_writers(db_path: str, timeout: float) -> int | None:
+    """Hold ``.gate.first`` (its descriptor), so new writers wait; None for a store whose
+    writers predate the lock (the reader then waits as before)."""
     try:
         first = os.open(gate_path(db_path) + ".first", os.O_RDONLY)
-    except FileNotFoundError:  # a store whose writers predate the lock: wait as before
-        _lock(turn_fd, fcntl.LOCK_SH, db_path, True, timeout)
-        fcntl.flock(turn_fd, fcntl.LOCK_UN)
-        _lock(fd, fcntl.LOCK_SH, db_path, True, timeout)
-        return
+    except FileNotFoundError:
+        return None
     try:
-        _lock(first, fcntl.LOCK_EX, db_path, True, timeout)  # new writers wait here now
-        _lock(turn_fd, fcntl.LOCK_SH, db_path, True, timeout)  # the writers in line pass
-        fcntl.flock(turn_fd, fcntl.LOCK_UN)
-        _lock(fd, fcntl.LOCK_SH, db_path, True, timeout)
-    finally:
-        os.close(first)  # lets the new writers on
+        _lock(first, fcntl.LOCK_EX, db_path, True, timeout)
+    except BaseException:
+        os.close(first)
+        raise
+    return first
 
 
 @contextmanager
