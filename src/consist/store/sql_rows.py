@@ -28,14 +28,23 @@ from consist.fs.layout import RunLayout
 from consist.model.artifact import ARTIFACT_FIELDS, Artifact
 from consist.model.run import RUN_FIELDS, Run
 
-__all__ = ["JSON_FIELDS", "row_to_artifact", "row_to_run"]
+__all__ = ["row_to_artifact", "row_to_run", "select_list"]
 
-#: The JSON columns of runs and artifacts: each dialect's SELECT casts them to text.
+#: The JSON columns of runs and artifacts: the SELECT casts them to text.
 JSON_FIELDS = frozenset({"meta", "cache_decision", "owner"})
 
 
+def select_list(fields: tuple[str, ...], alias: str) -> str:
+    """The columns ``fields`` of table ``alias`` in the form the decoders below take:
+    JSON columns cast to text (``::text``, which DuckDB and PostgreSQL both read),
+    timestamps as they are (turned into text in Python: ~1 ms less per 100 runs than
+    strftime in SQL)."""
+    return ", ".join(
+        f'{alias}."{name}"::text' if name in JSON_FIELDS else f'{alias}."{name}"' for name in fields
+    )
+
+
 def _iso(value: Any) -> Any:
-    # Turned into text here rather than by strftime in SQL: ~1 ms less per 100 runs.
     return value.isoformat() + "+00:00" if isinstance(value, datetime) else value
 
 

@@ -13,19 +13,10 @@ from consist.model.run import RUN_FIELDS
 from consist.store import sql_reads
 from consist.store.base import metadata_kind
 from consist.store.sql_reads import SqlDialect
-from consist.store.sql_rows import JSON_FIELDS
+from consist.store.sql_rows import select_list
 
-
-def _select_list(fields: tuple[str, ...], alias: str) -> str:
-    # JSON columns as text; timestamps as they are (store/sql_rows.py decodes both).
-    return ", ".join(
-        f'CAST({alias}."{name}" AS VARCHAR)' if name in JSON_FIELDS else f'{alias}."{name}"'
-        for name in fields
-    )
-
-
-RUN_SELECT = _select_list(RUN_FIELDS, "r")
-ARTIFACT_SELECT = _select_list(ARTIFACT_FIELDS, "a")
+RUN_SELECT = select_list(RUN_FIELDS, "r")
+ARTIFACT_SELECT = select_list(ARTIFACT_FIELDS, "a")
 
 
 _JSON_TYPE_OF_KIND = {

@@ -26,17 +26,10 @@ from consist.store import sql_reads
 from consist.store.base import metadata_kind
 from consist.store.postgres.facets import decode_payload, record_facets
 from consist.store.sql_reads import SqlDialect
-from consist.store.sql_rows import JSON_FIELDS, row_to_artifact, row_to_run
+from consist.store.sql_rows import row_to_artifact, row_to_run, select_list
 
-
-def _select_list(fields: tuple[str, ...], alias: str) -> str:
-    return ", ".join(
-        f'{alias}."{name}"::text' if name in JSON_FIELDS else f'{alias}."{name}"' for name in fields
-    )
-
-
-RUN_SELECT = _select_list(RUN_FIELDS, "r")
-ARTIFACT_SELECT = _select_list(ARTIFACT_FIELDS, "a")
+RUN_SELECT = select_list(RUN_FIELDS, "r")
+ARTIFACT_SELECT = select_list(ARTIFACT_FIELDS, "a")
 
 
 _JSON_TYPE_OF_KIND = {"str": "string", "bool": "boolean", "number": "number", "null": "null"}
